@@ -1,0 +1,3 @@
+from dgx_music.cli.main import run
+
+run()

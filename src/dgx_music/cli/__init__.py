@@ -1,0 +1,1 @@
+"""The ``dgx-music`` command line."""

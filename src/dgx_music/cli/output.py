@@ -1,0 +1,123 @@
+"""How jobs, tracks and analyses look on a terminal and as JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from dgx_music.audio.analysis import Analysis
+    from dgx_music.domain import Job, Track
+
+
+def to_jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if hasattr(value, "value") and not isinstance(value, int | float | str):
+        return value.value
+    return value
+
+
+def job_dict(job: Job) -> dict[str, Any]:
+    data = asdict(job)
+    data["request"] = job.request.model_dump(mode="json")
+    data["status"] = job.status.value
+    return {k: to_jsonable(v) for k, v in data.items()}
+
+
+def track_dict(track: Track, library_root: str | None = None) -> dict[str, Any]:
+    data = {k: to_jsonable(v) for k, v in asdict(track).items()}
+    if library_root is not None:
+        data["absolute_path"] = f"{library_root}/{track.path}"
+    return data
+
+
+def print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def fmt_db(value: float | None, unit: str) -> str:
+    if value is None or value == float("-inf"):
+        return "–"
+    return f"{value:.1f} {unit}"
+
+
+def measurements(
+    duration: float, bpm: float | None, key: str | None, lufs: float, true_peak: float
+) -> list[tuple[str, str]]:
+    return [
+        ("duration", f"{duration:.2f} s"),
+        ("bpm", "–" if bpm is None else f"{bpm:.1f}"),
+        ("key", key or "–"),
+        ("loudness", fmt_db(lufs, "LUFS")),
+        ("true peak", fmt_db(true_peak, "dBTP")),
+    ]
+
+
+def print_track(console: Console, track: Track, absolute_path: str) -> None:
+    rows = [("file", absolute_path), ("track", track.id), ("job", track.job_id)]
+    rows += measurements(track.duration, track.bpm, track.key, track.lufs, track.true_peak)
+    rows += [
+        ("normalised by", track.loudness_method),
+        ("format", f"{track.format}, {track.sample_rate} Hz, {track.channels} ch"),
+        ("engine", f"{track.engine} (seed {track.seed})"),
+        ("prompt", track.prompt),
+    ]
+    if track.stems:
+        rows.append(("stems", ", ".join(f"{n}: {p}" for n, p in sorted(track.stems.items()))))
+    if track.midi_path:
+        rows.append(("midi", track.midi_path))
+    _print_rows(console, rows)
+
+
+def print_analysis(console: Console, path: str, analysis: Analysis) -> None:
+    rows = [("file", path), ("sample rate", f"{analysis.sample_rate} Hz"),
+            ("channels", str(analysis.channels))]
+    rows += measurements(analysis.duration, analysis.bpm, analysis.key, analysis.lufs,
+                         analysis.true_peak)
+    _print_rows(console, rows)
+
+
+def print_job(console: Console, job: Job) -> None:
+    rows = [
+        ("job", job.id),
+        ("status", job.status.value),
+        ("progress", f"{job.progress:.0%}" + (f" ({job.stage})" if job.stage else "")),
+        ("prompt", job.request.prompt),
+        ("engine", job.request.engine + (f" → ran {job.engine_used}" if job.engine_used else "")),
+        ("duration", f"{job.request.duration:g} s"),
+        ("seed", str(job.seed)),
+        ("attempts", f"{job.attempts}/{job.max_attempts}"),
+        ("created", job.created_at.isoformat(timespec="seconds")),
+    ]
+    if job.batch_id:
+        rows.append(("batch", job.batch_id))
+    if job.error:
+        rows.append(("error", job.error))
+    interpretation = job.notes.get("interpretation")
+    if interpretation:
+        rows.append(("understood", json.dumps(interpretation, ensure_ascii=False)))
+    _print_rows(console, rows)
+
+
+def _print_rows(console: Console, rows: list[tuple[str, str]]) -> None:
+    from rich.table import Table
+
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column(overflow="fold")
+    for label, value in rows:
+        table.add_row(label, value)
+    console.print(table)

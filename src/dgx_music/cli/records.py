@@ -1,0 +1,156 @@
+"""``dgx-music jobs …`` and ``dgx-music tracks …``: look at and act on what is stored."""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated
+
+import typer
+
+from dgx_music.cli.context import open_service
+
+jobs_app = typer.Typer(help="Queued, running and finished jobs.", no_args_is_help=True)
+tracks_app = typer.Typer(help="Finished clips in the library.", no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+LimitOpt = Annotated[int, typer.Option("--limit", min=1, max=10_000)]
+IdArg = Annotated[str, typer.Argument(help="id or a unique prefix of it")]
+
+
+class StatusFilter(enum.StrEnum):
+    queued = "queued"
+    running = "running"
+    completed = "completed"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+@jobs_app.command("list")
+def jobs_list(
+    status: Annotated[StatusFilter | None, typer.Option("--status")] = None,
+    batch: Annotated[str | None, typer.Option("--batch", help="batch id")] = None,
+    limit: LimitOpt = 50,
+    json_output: JsonOpt = False,
+) -> None:
+    """Newest jobs first."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from dgx_music.cli.output import job_dict, print_json
+    from dgx_music.domain import JobStatus
+
+    with open_service() as service:
+        found = service.jobs.list(
+            status=JobStatus(status.value) if status else None, batch_id=batch, limit=limit
+        )
+    if json_output:
+        print_json([job_dict(job) for job in found])
+        return
+    table = Table()
+    for column in ("id", "status", "progress", "engine", "duration", "created", "prompt"):
+        table.add_column(column, overflow="fold")
+    for job in found:
+        table.add_row(job.id[:8], job.status.value, f"{job.progress:.0%}", job.request.engine,
+                      f"{job.request.duration:g} s",
+                      job.created_at.isoformat(timespec="seconds"), job.request.prompt[:60])
+    Console().print(table)
+
+
+@jobs_app.command("show")
+def jobs_show(job_id: IdArg, json_output: JsonOpt = False) -> None:
+    """Everything recorded about one job, including what the engine understood."""
+    from rich.console import Console
+
+    from dgx_music.cli.output import job_dict, print_job, print_json
+
+    with open_service() as service:
+        job = service.job(job_id)
+    if json_output:
+        print_json(job_dict(job))
+    else:
+        print_job(Console(), job)
+
+
+@jobs_app.command("cancel")
+def jobs_cancel(job_id: IdArg, json_output: JsonOpt = False) -> None:
+    """Cancel a queued job now, or ask a running one to stop at its next step."""
+    from dgx_music.cli.output import job_dict, print_json
+
+    with open_service() as service:
+        job = service.cancel(job_id)
+    if json_output:
+        print_json(job_dict(job))
+    elif job.status.value == "cancelled":
+        typer.echo(f"job {job.id} cancelled")
+    else:
+        typer.echo(f"job {job.id} is running; it will stop at its next step")
+
+
+@jobs_app.command("retry")
+def jobs_retry(job_id: IdArg, json_output: JsonOpt = False) -> None:
+    """Queue a failed or cancelled job again (a worker or `generate` runs it)."""
+    from dgx_music.cli.output import job_dict, print_json
+
+    with open_service() as service:
+        job = service.retry(job_id)
+    if json_output:
+        print_json(job_dict(job))
+    else:
+        typer.echo(f"job {job.id} queued again")
+
+
+@tracks_app.command("list")
+def tracks_list(
+    search: Annotated[str | None, typer.Option("--search", "-s", help="text in the prompt")] = None,
+    limit: LimitOpt = 50,
+    json_output: JsonOpt = False,
+) -> None:
+    """Newest clips first."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from dgx_music.cli.output import print_json, track_dict
+
+    with open_service() as service:
+        found = service.tracks.list(text=search, limit=limit)
+        root = str(service.library.root)
+    if json_output:
+        print_json([track_dict(track, root) for track in found])
+        return
+    table = Table()
+    for column in ("id", "duration", "bpm", "key", "LUFS", "created", "prompt"):
+        table.add_column(column, overflow="fold")
+    for t in found:
+        table.add_row(t.id[:8], f"{t.duration:.1f} s", "–" if t.bpm is None else f"{t.bpm:.1f}",
+                      t.key or "–", f"{t.lufs:.1f}", t.created_at.isoformat(timespec="seconds"),
+                      t.prompt[:60])
+    Console().print(table)
+
+
+@tracks_app.command("show")
+def tracks_show(track_id: IdArg, json_output: JsonOpt = False) -> None:
+    """One clip: its file, measurements, stems and MIDI."""
+    from rich.console import Console
+
+    from dgx_music.cli.output import print_json, print_track, track_dict
+
+    with open_service() as service:
+        track = service.tracks.get(track_id)
+        absolute = service.library.absolute(track.path)
+    if json_output:
+        print_json(track_dict(track, str(service.library.root)))
+    else:
+        print_track(Console(), track, str(absolute))
+
+
+@tracks_app.command("rm")
+def tracks_rm(track_id: IdArg, json_output: JsonOpt = False) -> None:
+    """Delete a clip: its row and all its files together."""
+    from dgx_music.cli.output import print_json
+
+    with open_service() as service:
+        track = service.delete_track(track_id)
+    if json_output:
+        print_json({"deleted": track.id, "path": track.path})
+    else:
+        typer.echo(f"deleted track {track.id} ({track.path})")

@@ -1,0 +1,138 @@
+"""One settings object for the whole service, validated at start.
+
+Sources, highest priority first: keyword arguments (the CLI's ``--data-dir`` and friends),
+environment variables ``DGX_MUSIC_*``, the TOML config file, the defaults below. The config file
+is ``$XDG_CONFIG_HOME/dgx-music/config.toml`` unless ``DGX_MUSIC_CONFIG_FILE`` names another.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ENV_PREFIX = "DGX_MUSIC_"
+CONFIG_FILE_ENV = ENV_PREFIX + "CONFIG_FILE"
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "dgx-music"
+
+
+def default_config_file() -> Path:
+    explicit = os.environ.get(CONFIG_FILE_ENV)
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "dgx-music" / "config.toml"
+
+
+class SettingsError(ValueError):
+    """Settings that cannot work; the message names each offending setting."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="forbid", validate_default=True, frozen=True
+    )
+
+    data_dir: Path = Field(default_factory=default_data_dir, description="jobs database, library")
+    library_dir: Path | None = Field(default=None, description="audio files (default data_dir/library)")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL (default SQLite file in data_dir)"
+    )
+    default_engine: str = Field(default="symbolic", min_length=1)
+    default_duration: float = Field(default=30.0, gt=0, le=3600, description="seconds")
+    output_format: str = Field(default="wav", pattern="^(wav|flac)$")
+    bit_depth: str = Field(default="24", pattern="^(16|24|32f)$")
+    loudness_lufs: float = Field(default=-16.0, ge=-40, le=-5)
+    true_peak_dbtp: float = Field(default=-1.0, ge=-12, le=0)
+    fade_in: float = Field(default=0.01, ge=0, le=10, description="seconds")
+    fade_out: float = Field(default=0.5, ge=0, le=30, description="seconds")
+    soundfont: Path | None = Field(default=None, description="SF2/SF3 for the symbolic engine")
+    engine_plugins: dict[str, str] = Field(
+        default_factory=dict, description="extra engines: name → 'module:Class'"
+    )
+    max_prompt_length: int = Field(default=1000, ge=1, le=2000)
+    max_attempts: int = Field(default=3, ge=1, le=100)
+    lease_seconds: float = Field(default=60.0, gt=0, le=3600)
+    heartbeat_seconds: float = Field(default=10.0, gt=0, le=600)
+    poll_interval: float = Field(default=0.5, gt=0, le=60, description="seconds between claims")
+    sqlite_busy_timeout: float = Field(default=30.0, gt=0, le=600, description="seconds")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=default_config_file())
+        return (init_settings, env_settings, toml)
+
+    @model_validator(mode="after")
+    def _heartbeat_fits_in_lease(self) -> Settings:
+        if self.heartbeat_seconds >= self.lease_seconds:
+            raise ValueError(
+                "heartbeat_seconds must be shorter than lease_seconds, or every lease expires"
+            )
+        return self
+
+    @property
+    def library_root(self) -> Path:
+        return self.library_dir or self.data_dir / "library"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'dgx-music.db'}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build and validate the settings, turning pydantic's report into one line per setting."""
+    config_file = default_config_file()
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"])
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{ENV_PREFIX}{name.upper()}: {message}" if name else message)
+        raise SettingsError("invalid settings: " + "; ".join(problems)) from None
+    except (OSError, ValueError) as exc:
+        raise SettingsError(f"cannot read config file {config_file}: {exc}") from None
+
+
+def setting_sources(settings: Settings, overrides: dict[str, Any] | None = None) -> dict[str, str]:
+    """Where each effective value came from, for ``dgx-music config``."""
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    config_file = default_config_file()
+    file_keys: set[str] = set()
+    if config_file.is_file():
+        import tomllib
+
+        with config_file.open("rb") as handle:
+            file_keys = set(tomllib.load(handle))
+    env_keys = {key.upper() for key in os.environ}
+    sources = {}
+    for name in type(settings).model_fields:
+        if name in overrides:
+            sources[name] = "command line"
+        elif f"{ENV_PREFIX}{name.upper()}" in env_keys:
+            sources[name] = f"env {ENV_PREFIX}{name.upper()}"
+        elif name in file_keys:
+            sources[name] = f"file {config_file}"
+        else:
+            sources[name] = "default"
+    return sources

@@ -1,0 +1,225 @@
+"""Run one claimed job: engine → fades → loudness → analysis → files → track row.
+
+The lease is the source of truth for who may finish a job. ``LeaseWatch`` renews it, records
+progress, and turns a cancel request, a lost lease or a worker shutdown into ``should_cancel()``
+so the engine stops within one step.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from dgx_music import __version__
+from dgx_music.domain import AudioClip, Job, JobStatus, Track
+from dgx_music.engines.base import GenerationCancelled, GenerationResult
+from dgx_music.library import StagedFiles
+from dgx_music.service import GenerationService, sidecar_of
+from dgx_music.storage.jobs import LeaseLost, LeaseState, utcnow
+from dgx_music.storage.tracks import track_values
+
+log = logging.getLogger(__name__)
+
+# Share of the job's progress bar given to each stage (generation dominates).
+STAGES = {"generating": (0.0, 0.85), "post-processing": (0.85, 0.92),
+          "analysing": (0.92, 0.96), "writing": (0.96, 1.0)}
+PROGRESS_WRITE_INTERVAL = 0.1  # seconds; progress is also the cancel check, so keep it short
+
+
+class LeaseWatch:
+    """Thread-safe view of this worker's hold on one job."""
+
+    def __init__(self, service: GenerationService, job: Job, owner: str) -> None:
+        self._service = service
+        self._job_id = job.id
+        self._owner = owner
+        self._lock = threading.Lock()
+        self._state = LeaseState.HELD
+        self._last_write = 0.0
+        self._stage = "starting"
+        self._progress = 0.0
+        self.shutdown = threading.Event()
+
+    @property
+    def state(self) -> LeaseState:
+        return self._state
+
+    def refresh(self) -> LeaseState:
+        """Renew the lease now (the heartbeat thread calls this on a timer)."""
+        with self._lock:
+            if self._state is not LeaseState.LOST:
+                self._state = self._service.jobs.heartbeat(
+                    self._job_id,
+                    self._owner,
+                    self._service.settings.lease_seconds,
+                    stage=self._stage,
+                    progress=self._progress,
+                )
+            self._last_write = time.monotonic()
+            return self._state
+
+    def report(self, stage: str, fraction: float) -> None:
+        """Record progress of ``stage`` (0..1 within it) as the job's overall progress."""
+        start, end = STAGES.get(stage, (0.0, 1.0))
+        self._stage = stage if stage in STAGES else f"generating: {stage}"
+        self._progress = start + (end - start) * min(max(fraction, 0.0), 1.0)
+        if time.monotonic() - self._last_write >= PROGRESS_WRITE_INTERVAL:
+            self.refresh()
+
+    def should_cancel(self) -> bool:
+        if time.monotonic() - self._last_write >= PROGRESS_WRITE_INTERVAL:
+            self.refresh()
+        return self.shutdown.is_set() or self._state is not LeaseState.HELD
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: JobStatus | None
+    """None when the job was released or its lease lost: someone else will finish it."""
+    track: Track | None = None
+    error: str | None = None
+
+
+def run_job(service: GenerationService, job: Job, owner: str, watch: LeaseWatch) -> Outcome:
+    """Execute a job this worker has claimed; never raises for a failure of the job itself."""
+    staged = StagedFiles()
+    try:
+        track = _produce(service, job, owner, watch, staged)
+    except (GenerationCancelled, LeaseLost):
+        staged.discard()
+        return _stop(service, job, owner, watch)
+    except Exception as exc:
+        staged.discard()
+        message = f"{type(exc).__name__}: {exc}"
+        log.exception("job %s failed", job.id)
+        service.jobs.finish(job.id, owner, JobStatus.FAILED, error=message)
+        return Outcome(JobStatus.FAILED, error=message)
+    return Outcome(JobStatus.COMPLETED, track=track)
+
+
+def _stop(service: GenerationService, job: Job, owner: str, watch: LeaseWatch) -> Outcome:
+    if watch.state is LeaseState.LOST:
+        return Outcome(None, error="lease lost")
+    if watch.state is LeaseState.CANCEL_REQUESTED:
+        service.jobs.finish(job.id, owner, JobStatus.CANCELLED, error="cancelled on request")
+        return Outcome(JobStatus.CANCELLED)
+    service.jobs.release(job.id, owner)
+    return Outcome(None, error="released at shutdown")
+
+
+def _produce(
+    service: GenerationService, job: Job, owner: str, watch: LeaseWatch, staged: StagedFiles
+) -> Track:
+    from dgx_music.audio import analyse, apply_fades, normalise_loudness
+
+    request = job.request
+    engine = service.engines.get(request.engine)
+    watch.report("generating", 0.0)
+    result = engine.generate(request, watch.report, watch.should_cancel)
+    service.jobs.set_notes(job.id, owner, engine.name, result.notes)
+    _raise_if_stopping(watch)
+
+    watch.report("post-processing", 0.0)
+    faded = apply_fades(result.mix, service.settings.fade_in, service.settings.fade_out)
+    loud = normalise_loudness(faded, request.loudness_lufs, request.true_peak_dbtp)
+    _raise_if_stopping(watch)
+
+    watch.report("analysing", 0.0)
+    analysis = analyse(loud.clip)
+    _raise_if_stopping(watch)
+
+    watch.report("writing", 0.0)
+    track = _stage_files(service, job, engine.name, result, loud.clip, loud.gain_db, staged,
+                         extras={"loudness_method": loud.method, "bpm": analysis.bpm,
+                                 "key": analysis.key, "lufs": analysis.lufs,
+                                 "true_peak": analysis.true_peak})
+    _raise_if_stopping(watch)
+    service.jobs.complete(job.id, owner, track_values(track), staged.publish)
+    return track
+
+
+def _raise_if_stopping(watch: LeaseWatch) -> None:
+    if watch.should_cancel():
+        raise GenerationCancelled
+
+
+def _stage_files(
+    service: GenerationService,
+    job: Job,
+    engine_name: str,
+    result: GenerationResult,
+    mix: AudioClip,
+    gain_db: float,
+    staged: StagedFiles,
+    extras: dict[str, Any],
+) -> Track:
+    from dgx_music.audio import sha256_file, write_audio, write_bytes_atomic
+
+    request = job.request
+    library = service.library
+    created = utcnow()
+    base = library.track_base(request.prompt, job.id, created)
+    ext = request.output_format
+    relative = f"{base}.{ext}"
+    final = library.absolute(relative)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    write_audio(staged.add(final), mix, request.output_format, request.bit_depth)
+
+    stems: dict[str, str] = {}
+    if result.stems:
+        gain = 10 ** (gain_db / 20)
+        for name, stem in result.stems.items():
+            stem_relative = f"{base}.stems/{name}.{ext}"
+            stem_final = library.absolute(stem_relative)
+            stem_final.parent.mkdir(parents=True, exist_ok=True)
+            scaled = AudioClip((stem.samples * gain).astype("float32"), stem.sample_rate)
+            write_audio(staged.add(stem_final), scaled, request.output_format, request.bit_depth)
+            stems[name] = stem_relative
+    midi_relative = None
+    if result.midi is not None:
+        midi_relative = f"{base}.mid"
+        write_bytes_atomic(staged.add(library.absolute(midi_relative)), result.midi)
+
+    staging_mix = staged.moves[0][0]
+    track = Track(
+        id=str(uuid.uuid4()),
+        job_id=job.id,
+        path=relative,
+        format=ext,
+        sample_rate=mix.sample_rate,
+        channels=mix.channels,
+        duration=mix.duration,
+        bpm=extras["bpm"],
+        key=extras["key"],
+        lufs=extras["lufs"],
+        true_peak=extras["true_peak"],
+        loudness_method=extras["loudness_method"],
+        size_bytes=staging_mix.stat().st_size,
+        sha256=sha256_file(staging_mix),
+        prompt=request.prompt,
+        engine=engine_name,
+        model=request.model,
+        seed=job.seed if job.seed is not None else 0,
+        created_at=created,
+        stems=stems,
+        midi_path=midi_relative,
+    )
+    sidecar = {
+        "dgx_music_version": __version__,
+        "request": request.model_dump(mode="json"),
+        "seed": track.seed,
+        "engine": engine_name,
+        "engine_notes": result.notes,
+        "track": {k: v for k, v in track_values(track).items() if k != "created_at"}
+        | {"created_at": created.isoformat()},
+        "regenerate": f"dgx-music generate {json.dumps(request.prompt)} --engine "
+        f"{request.engine} --duration {request.duration:g} --seed {track.seed}",
+    }
+    sidecar_path = library.absolute(sidecar_of(relative))
+    write_bytes_atomic(staged.add(sidecar_path), json.dumps(sidecar, indent=2).encode())
+    return track

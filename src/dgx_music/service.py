@@ -1,0 +1,149 @@
+"""What every front end (CLI now, API later) asks of the system: submit, look up, cancel, retry.
+
+Front ends never touch storage or engines directly; they hold one ``GenerationService``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from pydantic import ValidationError
+
+from dgx_music.config import Settings
+from dgx_music.domain import GenerationRequest, Job, Track
+from dgx_music.engines.registry import EngineRegistry, UnknownEngine
+from dgx_music.library import Library
+from dgx_music.storage.database import Database
+from dgx_music.storage.jobs import JobStore
+from dgx_music.storage.tracks import TrackRepository
+
+
+class InvalidRequest(ValueError):
+    """Bad input from a user; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    batch_id: str | None
+    jobs: list[Job]
+
+
+class GenerationService:
+    def __init__(self, settings: Settings, *, upgrade: bool = True) -> None:
+        self.settings = settings
+        self.db = Database(settings.effective_database_url, settings.sqlite_busy_timeout)
+        if upgrade:
+            self.db.upgrade()
+        self.jobs = JobStore(self.db)
+        self.tracks = TrackRepository(self.db)
+        self.library = Library(settings.library_root)
+
+    @cached_property
+    def engines(self) -> EngineRegistry:
+        return EngineRegistry(self.settings)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    def build_request(self, prompt: str, **params: Any) -> GenerationRequest:
+        """Fill unset parameters from the settings, validate, and check the engine's limits."""
+        values = {
+            "engine": self.settings.default_engine,
+            "duration": self.settings.default_duration,
+            "output_format": self.settings.output_format,
+            "bit_depth": self.settings.bit_depth,
+            "loudness_lufs": self.settings.loudness_lufs,
+            "true_peak_dbtp": self.settings.true_peak_dbtp,
+        }
+        values.update({key: value for key, value in params.items() if value is not None})
+        if len(prompt) > self.settings.max_prompt_length:
+            raise InvalidRequest(
+                f"prompt is {len(prompt)} characters; the limit is {self.settings.max_prompt_length}"
+            )
+        try:
+            request = GenerationRequest(prompt=prompt, **values)
+        except ValidationError as exc:
+            raise InvalidRequest(_describe(exc)) from None
+        if request.output_format == "flac" and request.bit_depth == "32f":
+            raise InvalidRequest("FLAC stores 16- or 24-bit integers; use --bit-depth 16 or 24")
+        self._check_engine_limits(request)
+        return request
+
+    def _check_engine_limits(self, request: GenerationRequest) -> None:
+        try:
+            engine = self.engines.get(request.engine)
+        except UnknownEngine as exc:
+            raise InvalidRequest(str(exc)) from None
+        capabilities = engine.capabilities()
+        if not capabilities.min_duration <= request.duration <= capabilities.max_duration:
+            raise InvalidRequest(
+                f"duration {request.duration:g} s is outside the {request.engine} engine's range "
+                f"{capabilities.min_duration:g}–{capabilities.max_duration:g} s"
+            )
+        if request.model is not None and capabilities.models and (
+            request.model not in capabilities.models
+        ):
+            raise InvalidRequest(
+                f"unknown model {request.model!r} for engine {request.engine}; "
+                f"available: {', '.join(capabilities.models)}"
+            )
+
+    def submit(
+        self,
+        requests: Sequence[GenerationRequest],
+        *,
+        priority: int = 0,
+        as_batch: bool = False,
+    ) -> Submission:
+        """Queue the requests, choosing and recording a seed for each that has none."""
+        seeded = [
+            r if r.seed is not None else r.model_copy(update={"seed": secrets.randbelow(2**31)})
+            for r in requests
+        ]
+        batch_id = str(uuid.uuid4()) if as_batch else None
+        jobs = self.jobs.submit(
+            seeded, max_attempts=self.settings.max_attempts, priority=priority, batch_id=batch_id
+        )
+        return Submission(batch_id=batch_id, jobs=jobs)
+
+    def job(self, job_id: str) -> Job:
+        return self.jobs.get(job_id)
+
+    def track_for_job(self, job_id: str) -> Track:
+        return self.tracks.get(job_id)
+
+    def cancel(self, job_id: str) -> Job:
+        return self.jobs.request_cancel(job_id)
+
+    def retry(self, job_id: str) -> Job:
+        return self.jobs.retry(job_id)
+
+    def delete_track(self, track_id: str) -> Track:
+        """Remove the row, then the files: a crash in between leaves files a check can find,
+        never a row pointing at nothing."""
+        track = self.tracks.get(track_id)
+        self.tracks.delete(track.id)
+        paths = [track.path, *track.stems.values()]
+        if track.midi_path:
+            paths.append(track.midi_path)
+        paths.append(str(sidecar_of(track.path)))
+        self.library.delete_files(paths)
+        return track
+
+
+def sidecar_of(relative: str) -> str:
+    stem, _, _ext = relative.rpartition(".")
+    return f"{stem}.json"
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        field = ".".join(str(p) for p in error["loc"]) or "request"
+        parts.append(f"{field}: {error['msg'].removeprefix('Value error, ')}")
+    return "; ".join(parts)

@@ -1,0 +1,96 @@
+"""Connections and schema upgrades.
+
+SQLite is tuned for a job queue shared by several processes: WAL so readers never block the
+writer, a busy timeout so writers queue instead of failing, ``synchronous=FULL`` so a committed
+job state survives power loss, and ``BEGIN IMMEDIATE`` for write transactions so that two
+claimers never both read the same queued row before either writes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+
+SCHEMA_REVISION = "0001"
+"""The Alembic head this code expects; a test keeps it equal to the migrations' head."""
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+class Database:
+    def __init__(self, url: str, busy_timeout: float = 30.0) -> None:
+        self.url = make_url(url)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        if self.is_sqlite and self.url.database not in (None, "", ":memory:"):
+            Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(
+            self.url, connect_args={"timeout": busy_timeout} if self.is_sqlite else {}
+        )
+        if self.is_sqlite:
+            _tune_sqlite(self.engine, busy_timeout)
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A transaction that takes the write lock at once (SQLite) and commits on exit."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(sqlite_immediate=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def current_revision(self) -> str | None:
+        with self.read() as conn:
+            try:
+                row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+            except Exception:  # no table yet: a fresh database
+                return None
+        return None if row is None else str(row[0])
+
+    def upgrade(self) -> str | None:
+        """Apply pending migrations; cheap when the schema is already current.
+
+        Returns the revision upgraded from (None for a fresh database) or the current revision.
+        """
+        before = self.current_revision()
+        if before == SCHEMA_REVISION:
+            return before
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        with self.write() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+        return before
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _tune_sqlite(engine: Engine, busy_timeout: float) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        # Let SQLAlchemy's begin event, not pysqlite, decide when transactions start.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("sqlite_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -1,0 +1,18 @@
+"""Alembic environment: runs on the connection the application hands over (see Database)."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from dgx_music.storage.models import Base
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations through `dgx-music db upgrade`, which supplies a connection")
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+)
+with context.begin_transaction():
+    context.run_migrations()
