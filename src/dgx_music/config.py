@@ -46,7 +46,9 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Field(default_factory=default_data_dir, description="jobs database, library")
-    library_dir: Path | None = Field(default=None, description="audio files (default data_dir/library)")
+    library_dir: Path | None = Field(
+        default=None, description="audio files (default data_dir/library)"
+    )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL (default SQLite file in data_dir)"
     )

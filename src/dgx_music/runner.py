@@ -26,8 +26,12 @@ from dgx_music.storage.tracks import track_values
 log = logging.getLogger(__name__)
 
 # Share of the job's progress bar given to each stage (generation dominates).
-STAGES = {"generating": (0.0, 0.85), "post-processing": (0.85, 0.92),
-          "analysing": (0.92, 0.96), "writing": (0.96, 1.0)}
+STAGES = {
+    "generating": (0.0, 0.85),
+    "post-processing": (0.85, 0.92),
+    "analysing": (0.92, 0.96),
+    "writing": (0.96, 1.0),
+}
 PROGRESS_WRITE_INTERVAL = 0.1  # seconds; progress is also the cancel check, so keep it short
 
 
@@ -134,10 +138,22 @@ def _produce(
     _raise_if_stopping(watch)
 
     watch.report("writing", 0.0)
-    track = _stage_files(service, job, engine.name, result, loud.clip, loud.gain_db, staged,
-                         extras={"loudness_method": loud.method, "bpm": analysis.bpm,
-                                 "key": analysis.key, "lufs": analysis.lufs,
-                                 "true_peak": analysis.true_peak})
+    track = _stage_files(
+        service,
+        job=job,
+        engine_name=engine.name,
+        result=result,
+        mix=loud.clip,
+        gain_db=loud.gain_db,
+        staged=staged,
+        extras={
+            "loudness_method": loud.method,
+            "bpm": analysis.bpm,
+            "key": analysis.key,
+            "lufs": analysis.lufs,
+            "true_peak": analysis.true_peak,
+        },
+    )
     _raise_if_stopping(watch)
     service.jobs.complete(job.id, owner, track_values(track), staged.publish)
     return track
@@ -150,6 +166,7 @@ def _raise_if_stopping(watch: LeaseWatch) -> None:
 
 def _stage_files(
     service: GenerationService,
+    *,
     job: Job,
     engine_name: str,
     result: GenerationResult,

@@ -52,7 +52,7 @@ class GenerationService:
 
     def build_request(self, prompt: str, **params: Any) -> GenerationRequest:
         """Fill unset parameters from the settings, validate, and check the engine's limits."""
-        values = {
+        values: dict[str, Any] = {
             "engine": self.settings.default_engine,
             "duration": self.settings.default_duration,
             "output_format": self.settings.output_format,
@@ -61,10 +61,9 @@ class GenerationService:
             "true_peak_dbtp": self.settings.true_peak_dbtp,
         }
         values.update({key: value for key, value in params.items() if value is not None})
-        if len(prompt) > self.settings.max_prompt_length:
-            raise InvalidRequest(
-                f"prompt is {len(prompt)} characters; the limit is {self.settings.max_prompt_length}"
-            )
+        limit = self.settings.max_prompt_length
+        if len(prompt) > limit:
+            raise InvalidRequest(f"prompt is {len(prompt)} characters; the limit is {limit}")
         try:
             request = GenerationRequest(prompt=prompt, **values)
         except ValidationError as exc:
@@ -85,8 +84,10 @@ class GenerationService:
                 f"duration {request.duration:g} s is outside the {request.engine} engine's range "
                 f"{capabilities.min_duration:g}–{capabilities.max_duration:g} s"
             )
-        if request.model is not None and capabilities.models and (
-            request.model not in capabilities.models
+        if (
+            request.model is not None
+            and capabilities.models
+            and (request.model not in capabilities.models)
         ):
             raise InvalidRequest(
                 f"unknown model {request.model!r} for engine {request.engine}; "

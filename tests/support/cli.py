@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> (
-    subprocess.CompletedProcess[str]
-):
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """The real ``dgx-music`` entry point in a child process."""
     return subprocess.run(
         [sys.executable, "-m", "dgx_music", *args],

@@ -2,7 +2,7 @@
 
 ``DGX_TEST_STEP_SECONDS`` slows each of the engine's steps (for cancel and crash tests);
 ``DGX_TEST_ENGINE_LOG`` names a file that gets one line per finished generation, so a test can
-count how many times each prompt really ran.
+count how many times each prompt really ran. A prompt starting with ``fail:`` raises.
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ class ToneEngine:
         t = np.arange(frames) / SAMPLE_RATE
         base = 220.0 * 2 ** (((request.seed or 0) % 12) / 12)
         mono = sum(0.2 * np.sin(2 * np.pi * base * ratio * t) for ratio in (1.0, 1.25, 1.5))
+        if request.prompt.startswith("fail:"):
+            raise RuntimeError(request.prompt.removeprefix("fail:").strip())
         for step in range(STEPS):
             if should_cancel():
                 raise GenerationCancelled

@@ -47,5 +47,7 @@ def read_batch_file(
     if not requests:
         raise InvalidRequest(f"{path} holds no prompts")
     if len(requests) > MAX_BATCH_LINES:
-        raise InvalidRequest(f"{path} holds {len(requests)} prompts; the limit is {MAX_BATCH_LINES}")
+        raise InvalidRequest(
+            f"{path} holds {len(requests)} prompts; the limit is {MAX_BATCH_LINES}"
+        )
     return requests

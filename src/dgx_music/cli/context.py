@@ -35,8 +35,16 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from dgx_music.storage.jobs import InvalidTransition, JobNotFound
     from dgx_music.storage.tracks import TrackNotFound
 
-    return (AudioFileError, SettingsError, EngineError, UnknownEngine, InvalidRequest,
-            InvalidTransition, JobNotFound, TrackNotFound)
+    return (
+        AudioFileError,
+        SettingsError,
+        EngineError,
+        UnknownEngine,
+        InvalidRequest,
+        InvalidTransition,
+        JobNotFound,
+        TrackNotFound,
+    )
 
 
 @contextmanager

@@ -75,10 +75,14 @@ def generate(
         fail("--out needs the clip, so it cannot be combined with --no-wait")
     with open_service() as service:
         request = service.build_request(
-            prompt, engine=engine, duration=duration, seed=seed,
+            prompt,
+            engine=engine,
+            duration=duration,
+            seed=seed,
             output_format=format.value if format else None,
             bit_depth=bit_depth.value if bit_depth else None,
-            loudness_lufs=loudness, true_peak_dbtp=true_peak,
+            loudness_lufs=loudness,
+            true_peak_dbtp=true_peak,
         )
         jobs = service.submit([request], priority=priority).jobs
         _finish(service, jobs, no_wait, json_output, out)
@@ -99,9 +103,12 @@ def batch(
     from dgx_music.cli.batchfile import read_batch_file
 
     with open_service() as service:
-        defaults = {"engine": engine, "duration": duration,
-                    "output_format": format.value if format else None,
-                    "bit_depth": bit_depth.value if bit_depth else None}
+        defaults = {
+            "engine": engine,
+            "duration": duration,
+            "output_format": format.value if format else None,
+            "bit_depth": bit_depth.value if bit_depth else None,
+        }
         requests = read_batch_file(service, file, defaults)
         submission = service.submit(requests, priority=priority, as_batch=True)
         if not json_output:
@@ -109,8 +116,9 @@ def batch(
         _finish(service, submission.jobs, no_wait, json_output, None)
 
 
-def _finish(service: GenerationService, jobs: list[Job], no_wait: bool, json_output: bool,
-            out: Path | None) -> None:
+def _finish(
+    service: GenerationService, jobs: list[Job], no_wait: bool, json_output: bool, out: Path | None
+) -> None:
     from rich.console import Console
 
     from dgx_music.cli.output import job_dict, print_job, print_json, print_track, track_dict

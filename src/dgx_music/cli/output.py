@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from datetime import datetime
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 def to_jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, PurePath):
+        return str(value)
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -83,10 +86,14 @@ def print_track(console: Console, track: Track, absolute_path: str) -> None:
 
 
 def print_analysis(console: Console, path: str, analysis: Analysis) -> None:
-    rows = [("file", path), ("sample rate", f"{analysis.sample_rate} Hz"),
-            ("channels", str(analysis.channels))]
-    rows += measurements(analysis.duration, analysis.bpm, analysis.key, analysis.lufs,
-                         analysis.true_peak)
+    rows = [
+        ("file", path),
+        ("sample rate", f"{analysis.sample_rate} Hz"),
+        ("channels", str(analysis.channels)),
+    ]
+    rows += measurements(
+        analysis.duration, analysis.bpm, analysis.key, analysis.lufs, analysis.true_peak
+    )
     _print_rows(console, rows)
 
 

@@ -50,9 +50,15 @@ def jobs_list(
     for column in ("id", "status", "progress", "engine", "duration", "created", "prompt"):
         table.add_column(column, overflow="fold")
     for job in found:
-        table.add_row(job.id[:8], job.status.value, f"{job.progress:.0%}", job.request.engine,
-                      f"{job.request.duration:g} s",
-                      job.created_at.isoformat(timespec="seconds"), job.request.prompt[:60])
+        table.add_row(
+            job.id[:8],
+            job.status.value,
+            f"{job.progress:.0%}",
+            job.request.engine,
+            f"{job.request.duration:g} s",
+            job.created_at.isoformat(timespec="seconds"),
+            job.request.prompt[:60],
+        )
     Console().print(table)
 
 
@@ -121,9 +127,15 @@ def tracks_list(
     for column in ("id", "duration", "bpm", "key", "LUFS", "created", "prompt"):
         table.add_column(column, overflow="fold")
     for t in found:
-        table.add_row(t.id[:8], f"{t.duration:.1f} s", "–" if t.bpm is None else f"{t.bpm:.1f}",
-                      t.key or "–", f"{t.lufs:.1f}", t.created_at.isoformat(timespec="seconds"),
-                      t.prompt[:60])
+        table.add_row(
+            t.id[:8],
+            f"{t.duration:.1f} s",
+            "–" if t.bpm is None else f"{t.bpm:.1f}",
+            t.key or "–",
+            f"{t.lufs:.1f}",
+            t.created_at.isoformat(timespec="seconds"),
+            t.prompt[:60],
+        )
     Console().print(table)
 
 

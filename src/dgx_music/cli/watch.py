@@ -7,6 +7,8 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
     from dgx_music.domain import Job
     from dgx_music.service import GenerationService
 
@@ -20,7 +22,13 @@ def run_and_watch(service: GenerationService, jobs: list[Job], show_progress: bo
     unfinished job to cancel and keeps watching until they have stopped.
     """
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     from dgx_music.worker import Worker
 
@@ -67,20 +75,15 @@ def _poll(
     service: GenerationService,
     ids: list[str],
     finals: dict[str, Job],
-    progress: object,
-    tasks: dict[str, object],
+    progress: Progress,
+    tasks: dict[str, TaskID],
 ) -> None:
-    from rich.progress import Progress, TaskID
-
-    assert isinstance(progress, Progress)
     while len(finals) < len(ids):
         for job_id in ids:
             if job_id in finals:
                 continue
             job = service.job(job_id)
-            task = tasks[job_id]
-            assert isinstance(task, int)
-            progress.update(TaskID(task), completed=job.progress, stage=job.stage or job.status)
+            progress.update(tasks[job_id], completed=job.progress, stage=job.stage or job.status)
             if job.status.is_final:
                 finals[job_id] = job
         time.sleep(POLL_SECONDS)

@@ -41,9 +41,7 @@ class EngineRegistry:
 
     def get(self, name: str) -> Engine:
         if name not in self._specs:
-            raise UnknownEngine(
-                f"unknown engine {name!r}; available: {', '.join(self.names())}"
-            )
+            raise UnknownEngine(f"unknown engine {name!r}; available: {', '.join(self.names())}")
         if name not in self._instances:
             self._instances[name] = self._load(name, self._specs[name])
         return self._instances[name]

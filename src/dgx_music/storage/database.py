@@ -38,8 +38,8 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A transaction that takes the write lock at once (SQLite) and commits on exit."""
-        with self.engine.connect() as conn:
-            conn = conn.execution_options(sqlite_immediate=True)
+        with self.engine.connect() as plain:
+            conn = plain.execution_options(sqlite_immediate=True)
             with conn.begin():
                 yield conn
 

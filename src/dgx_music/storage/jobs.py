@@ -13,15 +13,15 @@ import enum
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Row, and_, insert, or_, select, update
+from sqlalchemy import Connection, Row, Table, and_, insert, or_, select, update
 
 from dgx_music.domain import GenerationRequest, Job, JobStatus
 from dgx_music.storage.database import Database
 from dgx_music.storage.models import JobRow
 
-jobs = JobRow.__table__
+jobs = cast(Table, JobRow.__table__)
 
 
 class JobNotFound(LookupError):
@@ -165,14 +165,17 @@ class JobStore:
 
     def _settle_expired(self, conn: Connection, now: datetime) -> None:
         """Jobs whose lease ran out and may not run again: cancelled or failed for good."""
-        expired = and_(
-            jobs.c.status == JobStatus.RUNNING.value, jobs.c.lease_expires_at < now
-        )
+        expired = and_(jobs.c.status == JobStatus.RUNNING.value, jobs.c.lease_expires_at < now)
         conn.execute(
             update(jobs)
             .where(expired, jobs.c.cancel_requested.is_(True))
-            .values(status=JobStatus.CANCELLED.value, finished_at=now, updated_at=now,
-                    lease_owner=None, lease_expires_at=None)
+            .values(
+                status=JobStatus.CANCELLED.value,
+                finished_at=now,
+                updated_at=now,
+                lease_owner=None,
+                lease_expires_at=None,
+            )
         )
         conn.execute(
             update(jobs)
@@ -288,7 +291,7 @@ class JobStore:
             )
             if result.rowcount != 1:
                 raise LeaseLost(f"job {job_id} is no longer held by {owner}")
-            conn.execute(insert(TrackRow.__table__).values(**track_values))
+            conn.execute(insert(cast(Table, TrackRow.__table__)).values(**track_values))
             publish_files()
 
     def finish(self, job_id: str, owner: str, status: JobStatus, error: str | None = None) -> bool:
@@ -300,8 +303,14 @@ class JobStore:
             result = conn.execute(
                 update(jobs)
                 .where(self._held(job_id, owner))
-                .values(status=status.value, error=error, finished_at=now, updated_at=now,
-                        lease_owner=None, lease_expires_at=None)
+                .values(
+                    status=status.value,
+                    error=error,
+                    finished_at=now,
+                    updated_at=now,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                )
             )
         return result.rowcount == 1
 
@@ -312,9 +321,15 @@ class JobStore:
             result = conn.execute(
                 update(jobs)
                 .where(self._held(job_id, owner))
-                .values(status=JobStatus.QUEUED.value, attempts=jobs.c.attempts - 1,
-                        lease_owner=None, lease_expires_at=None, progress=0.0,
-                        stage="released", updated_at=now)
+                .values(
+                    status=JobStatus.QUEUED.value,
+                    attempts=jobs.c.attempts - 1,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    progress=0.0,
+                    stage="released",
+                    updated_at=now,
+                )
             )
         return result.rowcount == 1
 
@@ -326,8 +341,12 @@ class JobStore:
             conn.execute(
                 update(jobs)
                 .where(jobs.c.id == job.id, jobs.c.status == JobStatus.QUEUED.value)
-                .values(status=JobStatus.CANCELLED.value, cancel_requested=True,
-                        finished_at=now, updated_at=now)
+                .values(
+                    status=JobStatus.CANCELLED.value,
+                    cancel_requested=True,
+                    finished_at=now,
+                    updated_at=now,
+                )
             )
             conn.execute(
                 update(jobs)
@@ -348,9 +367,17 @@ class JobStore:
                 update(jobs)
                 .where(jobs.c.id == job.id)
                 .where(jobs.c.status.in_([JobStatus.FAILED.value, JobStatus.CANCELLED.value]))
-                .values(status=JobStatus.QUEUED.value, attempts=0, error=None, progress=0.0,
-                        stage=None, cancel_requested=False, finished_at=None, started_at=None,
-                        updated_at=now)
+                .values(
+                    status=JobStatus.QUEUED.value,
+                    attempts=0,
+                    error=None,
+                    progress=0.0,
+                    stage=None,
+                    cancel_requested=False,
+                    finished_at=None,
+                    started_at=None,
+                    updated_at=now,
+                )
             )
         if result.rowcount != 1:
             raise InvalidTransition(

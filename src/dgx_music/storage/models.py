@@ -86,7 +86,7 @@ class TrackRow(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     job_id: Mapped[str] = mapped_column(
-        String(36), ForeignKey("jobs.id", ondelete="SET NULL"), unique=True
+        String(36), ForeignKey("jobs.id"), nullable=False, unique=True
     )
     path: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
     format: Mapped[str] = mapped_column(String(8), nullable=False)

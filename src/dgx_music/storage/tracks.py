@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, delete, select
+from sqlalchemy import Row, Table, delete, select
 
 from dgx_music.domain import Track
 from dgx_music.storage.database import Database
 from dgx_music.storage.models import TrackRow
 
-tracks = TrackRow.__table__
+tracks = cast(Table, TrackRow.__table__)
 
 
 class TrackNotFound(LookupError):
@@ -40,9 +40,7 @@ class TrackRepository:
             ).first()
             if row is None and len(track_id) >= 4:
                 matches = conn.execute(
-                    select(tracks)
-                    .where(tracks.c.id.startswith(track_id, autoescape=True))
-                    .limit(2)
+                    select(tracks).where(tracks.c.id.startswith(track_id, autoescape=True)).limit(2)
                 ).all()
                 row = matches[0] if len(matches) == 1 else None
         if row is None:

@@ -51,9 +51,7 @@ def upgrade() -> None:
     op.create_table(
         "tracks",
         sa.Column("id", sa.String(36), primary_key=True),
-        sa.Column(
-            "job_id", sa.String(36), sa.ForeignKey("jobs.id", ondelete="SET NULL"), unique=True
-        ),
+        sa.Column("job_id", sa.String(36), sa.ForeignKey("jobs.id"), nullable=False, unique=True),
         sa.Column("path", sa.Text, nullable=False, unique=True),
         sa.Column("format", sa.String(8), nullable=False),
         sa.Column("sample_rate", sa.Integer, nullable=False),

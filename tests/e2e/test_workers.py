@@ -1,0 +1,123 @@
+"""Several worker processes on one SQLite file: crashes, cancels and a 200-job drain."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from dgx_music.domain import JobStatus
+from tests.support.cli import run_cli
+from tests.support.processes import library_files, open_store, start_worker, wait_for
+
+pytestmark = pytest.mark.slow
+
+FAST_LEASE = {
+    "DGX_MUSIC_LEASE_SECONDS": "2",
+    "DGX_MUSIC_HEARTBEAT_SECONDS": "0.4",
+    "DGX_MUSIC_POLL_INTERVAL": "0.1",
+}
+
+
+def queue(prompt: str, *extra: str) -> str:
+    result = run_cli(
+        "generate", prompt, "--engine", "tone", "--duration", "1", "--no-wait", "--json", *extra
+    )
+    assert result.returncode == 0, result.stderr
+    return str(json.loads(result.stdout)[0]["id"])
+
+
+def test_killed_worker_job_completes_exactly_once_elsewhere(
+    isolated_environment: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "engine.log"
+    for name, value in {**FAST_LEASE, "DGX_TEST_ENGINE_LOG": str(log)}.items():
+        monkeypatch.setenv(name, value)
+    job_id = queue("crash test groove")
+    store = open_store()
+
+    doomed = start_worker(env={"DGX_TEST_STEP_SECONDS": "0.5"})
+    wait_for(lambda: store.get(job_id).progress > 0.2, 30, "the first worker to be mid-job")
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait(10)
+    running = store.get(job_id)
+    assert running.status is JobStatus.RUNNING and running.attempts == 1
+    library = isolated_environment / "library"
+    assert library_files(library) == []  # killed mid-generation: nothing anywhere
+
+    rescuer = start_worker("--max-jobs", "1")
+    assert rescuer.wait(60) == 0, rescuer.stderr.read() if rescuer.stderr else ""
+    done = store.get(job_id)
+    assert done.status is JobStatus.COMPLETED
+    assert done.attempts == 2
+    assert log.read_text().count("crash test groove") == 1
+    files = library_files(library)
+    assert [p.suffix for p in files] == [".json", ".wav"]
+    assert not any(p.name.startswith(".") for p in files)
+
+
+def test_cancel_reaches_a_running_job_in_another_process(
+    isolated_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DGX_TEST_STEP_SECONDS", "0.5")
+    job_id = queue("cancel me")
+    store = open_store()
+    worker = start_worker("--max-jobs", "1")
+    wait_for(lambda: store.get(job_id).progress > 0.1, 30, "the job to start")
+    result = run_cli("jobs", "cancel", job_id[:8])
+    assert result.returncode == 0, result.stderr
+    assert "will stop" in result.stdout
+    wait_for(lambda: store.get(job_id).status.is_final, 5, "the engine to stop")
+    assert worker.wait(20) == 0
+    final = store.get(job_id)
+    assert final.status is JobStatus.CANCELLED
+    assert final.progress < 1.0
+    assert library_files(isolated_environment / "library") == []
+
+
+def test_sigterm_lets_the_running_job_finish(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DGX_TEST_STEP_SECONDS", "0.2")
+    job_id = queue("finish before exit")
+    store = open_store()
+    worker = start_worker()
+    wait_for(lambda: store.get(job_id).progress > 0.1, 30, "the job to start")
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(30) == 0
+    assert store.get(job_id).status is JobStatus.COMPLETED
+
+
+def test_four_workers_drain_two_hundred_jobs_exactly_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "engine.log"
+    monkeypatch.setenv("DGX_TEST_ENGINE_LOG", str(log))
+    prompts = [f"drain prompt {i:03d}" for i in range(200)]
+    batch_file = tmp_path / "prompts.txt"
+    batch_file.write_text("\n".join(prompts) + "\n")
+    result = run_cli(
+        "batch", str(batch_file), "--engine", "tone", "--duration", "0.5", "--no-wait", "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)) == 200
+
+    workers = [start_worker("--until-idle") for _ in range(4)]
+    for worker in workers:
+        assert worker.wait(300) == 0, worker.stderr.read() if worker.stderr else ""
+
+    store = open_store()
+    jobs = store.list(limit=1000)
+    assert len(jobs) == 200
+    assert Counter(job.status for job in jobs) == {JobStatus.COMPLETED: 200}
+    assert all(job.attempts == 1 for job in jobs)
+    runs = Counter(line.split("\t")[0] for line in log.read_text().splitlines())
+    assert runs == Counter(prompts)  # each prompt generated exactly once
+    ran_in = {line.split("\t")[1] for line in log.read_text().splitlines()}
+    assert len(ran_in) > 1, "the work should have been shared between processes"
+    listed = run_cli("tracks", "list", "--limit", "1000", "--json")
+    tracks = json.loads(listed.stdout)
+    assert len({t["job_id"] for t in tracks}) == 200
+    assert all(os.path.exists(t["absolute_path"]) for t in tracks)
