@@ -72,6 +72,8 @@ class AudioClip:
     sample_rate: int
 
     def __post_init__(self) -> None:
+        if self.samples.dtype != np.float32:  # engines may compute in float64
+            object.__setattr__(self, "samples", self.samples.astype(np.float32))
         if self.samples.ndim != 2:
             raise ValueError(f"samples must be [frames, channels], got shape {self.samples.shape}")
         if self.sample_rate <= 0:

@@ -19,6 +19,7 @@ from dgx_music import __version__
 from dgx_music.domain import AudioClip, Job, JobStatus, Track
 from dgx_music.engines.base import GenerationCancelled, GenerationResult
 from dgx_music.library import StagedFiles
+from dgx_music.serialization import to_jsonable
 from dgx_music.service import GenerationService, sidecar_of
 from dgx_music.storage.jobs import LeaseLost, LeaseState, utcnow
 from dgx_music.storage.tracks import track_values
@@ -232,11 +233,11 @@ def _stage_files(
         "seed": track.seed,
         "engine": engine_name,
         "engine_notes": result.notes,
-        "track": {k: v for k, v in track_values(track).items() if k != "created_at"}
-        | {"created_at": created.isoformat()},
+        "track": track_values(track),
         "regenerate": f"dgx-music generate {json.dumps(request.prompt)} --engine "
         f"{request.engine} --duration {request.duration:g} --seed {track.seed}",
     }
     sidecar_path = library.absolute(sidecar_of(relative))
-    write_bytes_atomic(staged.add(sidecar_path), json.dumps(sidecar, indent=2).encode())
+    sidecar_json = json.dumps(to_jsonable(sidecar), indent=2, allow_nan=False)
+    write_bytes_atomic(staged.add(sidecar_path), sidecar_json.encode())
     return track

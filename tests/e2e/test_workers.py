@@ -12,7 +12,7 @@ import pytest
 
 from dgx_music.domain import JobStatus
 from tests.support.cli import run_cli
-from tests.support.processes import library_files, open_store, start_worker, wait_for
+from tests.support.processes import WorkerProcesses, library_files, open_store, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +32,10 @@ def queue(prompt: str, *extra: str) -> str:
 
 
 def test_killed_worker_job_completes_exactly_once_elsewhere(
-    isolated_environment: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    isolated_environment: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    workers: WorkerProcesses,
 ) -> None:
     log = tmp_path / "engine.log"
     for name, value in {**FAST_LEASE, "DGX_TEST_ENGINE_LOG": str(log)}.items():
@@ -40,7 +43,7 @@ def test_killed_worker_job_completes_exactly_once_elsewhere(
     job_id = queue("crash test groove")
     store = open_store()
 
-    doomed = start_worker(env={"DGX_TEST_STEP_SECONDS": "0.5"})
+    doomed = workers.start(env={"DGX_TEST_STEP_SECONDS": "0.5"})
     wait_for(lambda: store.get(job_id).progress > 0.2, 30, "the first worker to be mid-job")
     doomed.send_signal(signal.SIGKILL)
     doomed.wait(10)
@@ -49,8 +52,8 @@ def test_killed_worker_job_completes_exactly_once_elsewhere(
     library = isolated_environment / "library"
     assert library_files(library) == []  # killed mid-generation: nothing anywhere
 
-    rescuer = start_worker("--max-jobs", "1")
-    assert rescuer.wait(60) == 0, rescuer.stderr.read() if rescuer.stderr else ""
+    rescuer = workers.start("--max-jobs", "1")
+    assert rescuer.wait(60) == 0, workers.log_of(rescuer)
     done = store.get(job_id)
     assert done.status is JobStatus.COMPLETED
     assert done.attempts == 2
@@ -61,12 +64,12 @@ def test_killed_worker_job_completes_exactly_once_elsewhere(
 
 
 def test_cancel_reaches_a_running_job_in_another_process(
-    isolated_environment: Path, monkeypatch: pytest.MonkeyPatch
+    isolated_environment: Path, monkeypatch: pytest.MonkeyPatch, workers: WorkerProcesses
 ) -> None:
     monkeypatch.setenv("DGX_TEST_STEP_SECONDS", "0.5")
     job_id = queue("cancel me")
     store = open_store()
-    worker = start_worker("--max-jobs", "1")
+    worker = workers.start("--max-jobs", "1")
     wait_for(lambda: store.get(job_id).progress > 0.1, 30, "the job to start")
     result = run_cli("jobs", "cancel", job_id[:8])
     assert result.returncode == 0, result.stderr
@@ -79,11 +82,13 @@ def test_cancel_reaches_a_running_job_in_another_process(
     assert library_files(isolated_environment / "library") == []
 
 
-def test_sigterm_lets_the_running_job_finish(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sigterm_lets_the_running_job_finish(
+    monkeypatch: pytest.MonkeyPatch, workers: WorkerProcesses
+) -> None:
     monkeypatch.setenv("DGX_TEST_STEP_SECONDS", "0.2")
     job_id = queue("finish before exit")
     store = open_store()
-    worker = start_worker()
+    worker = workers.start()
     wait_for(lambda: store.get(job_id).progress > 0.1, 30, "the job to start")
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(30) == 0
@@ -91,7 +96,7 @@ def test_sigterm_lets_the_running_job_finish(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_four_workers_drain_two_hundred_jobs_exactly_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: WorkerProcesses
 ) -> None:
     log = tmp_path / "engine.log"
     monkeypatch.setenv("DGX_TEST_ENGINE_LOG", str(log))
@@ -104,9 +109,9 @@ def test_four_workers_drain_two_hundred_jobs_exactly_once(
     assert result.returncode == 0, result.stderr
     assert len(json.loads(result.stdout)) == 200
 
-    workers = [start_worker("--until-idle") for _ in range(4)]
-    for worker in workers:
-        assert worker.wait(300) == 0, worker.stderr.read() if worker.stderr else ""
+    drainers = [workers.start("--until-idle") for _ in range(4)]
+    for worker in drainers:
+        assert worker.wait(300) == 0, workers.log_of(worker)
 
     store = open_store()
     jobs = store.list(limit=1000)

@@ -15,19 +15,41 @@ from dgx_music.storage.database import Database
 from dgx_music.storage.jobs import JobStore
 
 
-def start_worker(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "dgx_music", "worker", *args],
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+class WorkerProcesses:
+    """Starts ``dgx-music worker`` processes and makes sure none outlives the test."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self._log_dir = log_dir
+        self._running: list[tuple[subprocess.Popen[bytes], Path]] = []
+
+    def start(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        log = self._log_dir / f"worker-{len(self._running)}.log"
+        with log.open("wb") as handle:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "dgx_music", "worker", *args],
+                env={**os.environ, **(env or {})},
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+            )
+        self._running.append((process, log))
+        return process
+
+    def log_of(self, process: subprocess.Popen[bytes]) -> str:
+        return next(log.read_text() for p, log in self._running if p is process)
+
+    def stop_all(self) -> None:
+        for process, _log in self._running:
+            if process.poll() is None:
+                process.kill()
+            process.wait(10)
 
 
 def open_store() -> JobStore:
     """The queue the processes share, opened the way they open it (from the environment)."""
     settings = load_settings()
-    return JobStore(Database(settings.effective_database_url))
+    database = Database(settings.effective_database_url)
+    database.upgrade()
+    return JobStore(database)
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:

@@ -174,21 +174,17 @@ def analyze(
 
     from dgx_music.audio import analyse, read_audio
     from dgx_music.cli.output import print_analysis, print_json
+    from dgx_music.serialization import to_jsonable
 
     with user_errors():
         clips = [(path, read_audio(path)) for path in files]  # all readable before any output
         results = [(path, analyse(clip)) for path, clip in clips]
     if json_output:
-        print_json([{"path": str(p), **_finite(asdict(a))} for p, a in results])
+        print_json([to_jsonable({"path": p, **asdict(a)}) for p, a in results])
         return
     console = Console()
     for path, analysis in results:
         print_analysis(console, str(path), analysis)
-
-
-def _finite(data: dict[str, object]) -> dict[str, object]:
-    """JSON has no -inf: silence's loudness and peak become null."""
-    return {k: None if isinstance(v, float) and v == float("-inf") else v for k, v in data.items()}
 
 
 @app.command()
@@ -243,8 +239,9 @@ def config(json_output: JsonOpt = False) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from dgx_music.cli.output import print_json, to_jsonable
+    from dgx_music.cli.output import print_json
     from dgx_music.config import default_config_file, load_settings, setting_sources
+    from dgx_music.serialization import to_jsonable
 
     with user_errors():
         settings = load_settings()

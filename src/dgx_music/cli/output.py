@@ -4,33 +4,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import datetime
-from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 import typer
+
+from dgx_music.serialization import to_jsonable
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from dgx_music.audio.analysis import Analysis
     from dgx_music.domain import Job, Track
-
-
-def to_jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, PurePath):
-        return str(value)
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_jsonable(v) for v in value]
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
-    if hasattr(value, "value") and not isinstance(value, int | float | str):
-        return value.value
-    return value
 
 
 def job_dict(job: Job) -> dict[str, Any]:
@@ -48,7 +32,7 @@ def track_dict(track: Track, library_root: str | None = None) -> dict[str, Any]:
 
 
 def print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    typer.echo(json.dumps(to_jsonable(data), indent=2, ensure_ascii=False, allow_nan=False))
 
 
 def fmt_db(value: float | None, unit: str) -> str:
@@ -79,7 +63,8 @@ def print_track(console: Console, track: Track, absolute_path: str) -> None:
         ("prompt", track.prompt),
     ]
     if track.stems:
-        rows.append(("stems", ", ".join(f"{n}: {p}" for n, p in sorted(track.stems.items()))))
+        folder = next(iter(track.stems.values())).rpartition("/")[0]
+        rows.append(("stems", f"{', '.join(sorted(track.stems))} in {folder}/"))
     if track.midi_path:
         rows.append(("midi", track.midi_path))
     _print_rows(console, rows)

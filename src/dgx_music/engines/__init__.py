@@ -1,0 +1,1 @@
+"""Music generation engines behind one contract (see ``base``)."""
