@@ -34,13 +34,12 @@ def main() -> None:
         "import sys; sys.argv=['dgx-music','--help']\n"
         "from dgx_music.cli.main import app\n"
         "try:\n    app()\nexcept SystemExit:\n    pass\n"
-        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+        f"print('HEAVY:' + ','.join(m for m in {HEAVY!r} if m in sys.modules))"
     )
-    loaded = (
-        subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-        .stdout.strip()
-        .splitlines()[-1]
-    )
+    output = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    loaded = output.rpartition("HEAVY:")[2].strip()
     print(f"python -c pass       {baseline * 1000:7.1f} ms (baseline)")
     print(
         f"dgx-music --help     {help_time * 1000:7.1f} ms  = {help_time / baseline:5.1f}x baseline"

@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(default=60.0, gt=0, le=3600)
     heartbeat_seconds: float = Field(default=10.0, gt=0, le=600)
     poll_interval: float = Field(default=0.5, gt=0, le=60, description="seconds between claims")
+    log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
     sqlite_busy_timeout: float = Field(default=30.0, gt=0, le=600, description="seconds")
 
     @classmethod

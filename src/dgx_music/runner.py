@@ -69,10 +69,18 @@ class LeaseWatch:
             return self._state
 
     def report(self, stage: str, fraction: float) -> None:
-        """Record progress of ``stage`` (0..1 within it) as the job's overall progress."""
-        start, end = STAGES.get(stage, (0.0, 1.0))
-        self._stage = stage if stage in STAGES else f"generating: {stage}"
-        self._progress = start + (end - start) * min(max(fraction, 0.0), 1.0)
+        """Record progress of a pipeline ``stage`` (0..1 within it) as overall progress."""
+        start, end = STAGES[stage]
+        self._record(stage, start + (end - start) * min(max(fraction, 0.0), 1.0))
+
+    def engine_progress(self, step: str, fraction: float) -> None:
+        """The engine's own progress callback: its steps share the "generating" part of the bar."""
+        start, end = STAGES["generating"]
+        self._record(f"generating: {step}", start + (end - start) * min(max(fraction, 0.0), 1.0))
+
+    def _record(self, stage: str, progress: float) -> None:
+        self._stage = stage
+        self._progress = max(progress, self._progress)  # the bar never runs backwards
         if time.monotonic() - self._last_write >= PROGRESS_WRITE_INTERVAL:
             self.refresh()
 
@@ -101,7 +109,8 @@ def run_job(service: GenerationService, job: Job, owner: str, watch: LeaseWatch)
     except Exception as exc:
         staged.discard()
         message = f"{type(exc).__name__}: {exc}"
-        log.exception("job %s failed", job.id)
+        # The reason goes on the job; the traceback only when an operator asks for DEBUG logs.
+        log.error("job %s failed: %s", job.id, message, exc_info=log.isEnabledFor(logging.DEBUG))
         service.jobs.finish(job.id, owner, JobStatus.FAILED, error=message)
         return Outcome(JobStatus.FAILED, error=message)
     return Outcome(JobStatus.COMPLETED, track=track)
@@ -125,7 +134,7 @@ def _produce(
     request = job.request
     engine = service.engines.get(request.engine)
     watch.report("generating", 0.0)
-    result = engine.generate(request, watch.report, watch.should_cancel)
+    result = engine.generate(request, watch.engine_progress, watch.should_cancel)
     service.jobs.set_notes(job.id, owner, engine.name, result.notes)
     _raise_if_stopping(watch)
 

@@ -31,6 +31,7 @@ def test_generate_files_a_normalised_clip_that_matches_its_row(tmp_path: Path) -
         "--out",
         str(out),
         "--json",
+        env={"CI": "true"},  # pyfluidsynth prints to stdout under $CI unless muted
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
@@ -187,6 +188,7 @@ def test_engine_failure_fails_the_job_with_its_reason(isolated_environment: Path
     )
     assert result.returncode == 1
     assert "the synth caught fire" in result.stdout
+    assert "Traceback" not in result.stderr
     job = open_store().list()[0]
     assert job.status.value == "failed" and job.error is not None and "caught fire" in job.error
     assert library_files(isolated_environment / "library") == []

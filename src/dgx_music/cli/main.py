@@ -198,8 +198,10 @@ def worker(
 
     from dgx_music.worker import Worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     with open_service() as service:
+        logging.basicConfig(
+            level=service.settings.log_level, format="%(asctime)s %(levelname)s %(message)s"
+        )
         runner = Worker(service)
         signals = {"count": 0}
 

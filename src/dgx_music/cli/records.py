@@ -47,8 +47,9 @@ def jobs_list(
         print_json([job_dict(job) for job in found])
         return
     table = Table()
-    for column in ("id", "status", "progress", "engine", "duration", "created", "prompt"):
-        table.add_column(column, overflow="fold")
+    for column in ("id", "status", "done", "engine", "length", "created"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("prompt", overflow="fold", min_width=14)
     for job in found:
         table.add_row(
             job.id[:8],
@@ -56,7 +57,7 @@ def jobs_list(
             f"{job.progress:.0%}",
             job.request.engine,
             f"{job.request.duration:g} s",
-            job.created_at.isoformat(timespec="seconds"),
+            f"{job.created_at:%Y-%m-%d}",
             job.request.prompt[:60],
         )
     Console().print(table)
@@ -124,8 +125,9 @@ def tracks_list(
         print_json([track_dict(track, root) for track in found])
         return
     table = Table()
-    for column in ("id", "duration", "bpm", "key", "LUFS", "created", "prompt"):
-        table.add_column(column, overflow="fold")
+    for column in ("id", "length", "bpm", "key", "LUFS", "created"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("prompt", overflow="fold", min_width=14)
     for t in found:
         table.add_row(
             t.id[:8],
@@ -133,7 +135,7 @@ def tracks_list(
             "–" if t.bpm is None else f"{t.bpm:.1f}",
             t.key or "–",
             f"{t.lufs:.1f}",
-            t.created_at.isoformat(timespec="seconds"),
+            f"{t.created_at:%Y-%m-%d}",
             t.prompt[:60],
         )
     Console().print(table)
