@@ -14,13 +14,25 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Row,
+    Table,
+    create_engine,
+    event,
+    select,
+    text,
+)
 from sqlalchemy.engine import make_url
 
 SCHEMA_REVISION = "0001"
 """The Alembic head this code expects; a test keeps it equal to the migrations' head."""
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+MIN_ID_PREFIX = 4
+"""Shortest id prefix accepted where a full UUID is expected (as git accepts short hashes)."""
 
 
 class Database:
@@ -94,3 +106,19 @@ def _tune_sqlite(engine: Engine, busy_timeout: float) -> None:
     def _on_begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get("sqlite_immediate", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def find_one(
+    conn: Connection, table: Table, key: str, exact: ColumnElement[bool] | None = None
+) -> Row[Any] | None:
+    """The row whose id is ``key`` (or matching ``exact``), else the one whose id starts with it.
+
+    A prefix must be at least ``MIN_ID_PREFIX`` characters and match exactly one row.
+    """
+    clause = exact if exact is not None else table.c.id == key
+    row = conn.execute(select(table).where(clause)).first()
+    if row is None and len(key) >= MIN_ID_PREFIX:
+        prefixed = select(table).where(table.c.id.startswith(key, autoescape=True)).limit(2)
+        matches = conn.execute(prefixed).all()
+        row = matches[0] if len(matches) == 1 else None
+    return row

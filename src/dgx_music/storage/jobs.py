@@ -9,6 +9,7 @@ for the worker that still holds the lease. On PostgreSQL the same sub-select bec
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import uuid
 from collections.abc import Callable, Sequence
@@ -18,7 +19,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Row, Table, and_, insert, or_, select, update
 
 from dgx_music.domain import GenerationRequest, Job, JobStatus
-from dgx_music.storage.database import Database
+from dgx_music.storage.database import Database, find_one
 from dgx_music.storage.models import JobRow
 
 jobs = cast(Table, JobRow.__table__)
@@ -46,30 +47,18 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+JOB_FIELDS = tuple(field.name for field in dataclasses.fields(Job))
+
+
 def job_from_row(row: Row[Any]) -> Job:
-    data = row._mapping
-    return Job(
-        id=data["id"],
+    data = dict(row._mapping)
+    data.update(
         status=JobStatus(data["status"]),
         request=GenerationRequest.model_validate(data["request"]),
-        seed=data["seed"],
-        priority=data["priority"],
-        progress=data["progress"],
-        stage=data["stage"],
-        attempts=data["attempts"],
-        max_attempts=data["max_attempts"],
-        lease_owner=data["lease_owner"],
-        lease_expires_at=data["lease_expires_at"],
-        heartbeat_at=data["heartbeat_at"],
         cancel_requested=bool(data["cancel_requested"]),
-        error=data["error"],
-        created_at=data["created_at"],
-        started_at=data["started_at"],
-        finished_at=data["finished_at"],
-        batch_id=data["batch_id"],
-        engine_used=data["engine_used"],
         notes=dict(data["notes"] or {}),
     )
+    return Job(**{name: data[name] for name in JOB_FIELDS})
 
 
 class JobStore:
@@ -118,14 +107,9 @@ class JobStore:
         return [by_id[r["id"]] for r in rows]
 
     def get(self, job_id: str) -> Job:
-        """Find a job by full id or by a unique prefix of at least 4 characters."""
+        """Find a job by full id or by a unique prefix (see ``find_one``)."""
         with self.db.read() as conn:
-            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
-            if row is None and len(job_id) >= 4:
-                matches = conn.execute(
-                    select(jobs).where(jobs.c.id.startswith(job_id, autoescape=True)).limit(2)
-                ).all()
-                row = matches[0] if len(matches) == 1 else None
+            row = find_one(conn, jobs, job_id)
         if row is None:
             raise JobNotFound(f"no job with id {job_id!r}")
         return job_from_row(row)

@@ -8,7 +8,7 @@ from typing import Any, cast
 from sqlalchemy import Row, Table, delete, select
 
 from dgx_music.domain import Track
-from dgx_music.storage.database import Database
+from dgx_music.storage.database import Database, find_one
 from dgx_music.storage.models import TrackRow
 
 tracks = cast(Table, TrackRow.__table__)
@@ -35,14 +35,8 @@ class TrackRepository:
     def get(self, track_id: str) -> Track:
         """By full id, unique id prefix (≥4 characters) or the id of the job that made it."""
         with self.db.read() as conn:
-            row = conn.execute(
-                select(tracks).where((tracks.c.id == track_id) | (tracks.c.job_id == track_id))
-            ).first()
-            if row is None and len(track_id) >= 4:
-                matches = conn.execute(
-                    select(tracks).where(tracks.c.id.startswith(track_id, autoescape=True)).limit(2)
-                ).all()
-                row = matches[0] if len(matches) == 1 else None
+            by_id_or_job = (tracks.c.id == track_id) | (tracks.c.job_id == track_id)
+            row = find_one(conn, tracks, track_id, exact=by_id_or_job)
         if row is None:
             raise TrackNotFound(f"no track with id {track_id!r}")
         return track_from_row(row)
