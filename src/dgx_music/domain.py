@@ -7,6 +7,7 @@ storage layer can all depend on them without depending on each other.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -16,6 +17,26 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_SEED = 2**31 - 1
+PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+_KEY_PATTERN = re.compile(
+    r"^\s*([A-Ga-g])\s*([#♯b♭]?)\s*(m|min|minor|maj|major)?\s*$", re.IGNORECASE
+)
+
+
+def canonical_key(text: str) -> str:
+    """``"Bbm"``, ``"f# minor"``, ``"C"`` → ``"A# minor"``, ``"F# minor"``, ``"C major"``.
+
+    Sharps throughout, because the analysis reports keys that way and the two must compare equal.
+    """
+    match = _KEY_PATTERN.match(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a key; write e.g. 'A minor', 'F# major', 'Bbm'")
+    letter, accidental, quality = match.groups()
+    pitch = PITCH_CLASSES.index(letter.upper())
+    pitch += {"#": 1, "♯": 1, "b": -1, "♭": -1}.get(accidental, 0)
+    mode = "minor" if quality and quality.lower() in ("m", "min", "minor") else "major"
+    return f"{PITCH_CLASSES[pitch % 12]} {mode}"
+
 OutputFormat = Literal["wav", "flac"]
 BitDepth = Literal["16", "24", "32f"]
 
@@ -50,6 +71,13 @@ class GenerationRequest(BaseModel):
     top_k: int | None = Field(default=None, ge=0, le=10000)
     top_p: float | None = Field(default=None, ge=0, le=1)
     guidance_scale: float | None = Field(default=None, ge=0, le=30)
+    bpm: float | None = Field(default=None, ge=40, le=240, description="tempo; beats the prompt")
+    key: str | None = Field(default=None, description="e.g. 'A minor'; beats the prompt")
+    bars: int | None = Field(
+        default=None, ge=1, le=512, description="length in 4/4 bars; replaces duration"
+    )
+    loop: bool = Field(default=False, description="seamless loop of whole bars")
+    instruments: tuple[str, ...] | None = Field(default=None, max_length=16)
     output_format: OutputFormat = "wav"
     bit_depth: BitDepth = "24"
     loudness_lufs: float = Field(default=-16.0, ge=-40, le=-5, description="integrated LUFS")
@@ -62,6 +90,11 @@ class GenerationRequest(BaseModel):
         if not stripped:
             raise ValueError("prompt is empty")
         return stripped
+
+    @field_validator("key")
+    @classmethod
+    def _key_is_a_key(cls, value: str | None) -> str | None:
+        return None if value is None else canonical_key(value)
 
 
 @dataclass(frozen=True)

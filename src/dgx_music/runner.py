@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from dgx_music import __version__
 from dgx_music.domain import AudioClip, Job, JobStatus, Track
@@ -23,6 +23,9 @@ from dgx_music.serialization import to_jsonable
 from dgx_music.service import GenerationService, sidecar_of
 from dgx_music.storage.jobs import LeaseLost, LeaseState, utcnow
 from dgx_music.storage.tracks import track_values
+
+if TYPE_CHECKING:
+    from dgx_music.audio.analysis import Analysis
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +134,7 @@ def _produce(
 ) -> Track:
     from dgx_music.audio import analyse, apply_fades, normalise_loudness
 
-    request = job.request
+    request, settings = job.request, service.settings
     engine = service.engines.get(request.engine)
     watch.report("generating", 0.0)
     result = engine.generate(request, watch.engine_progress, watch.should_cancel)
@@ -139,8 +142,16 @@ def _produce(
     _raise_if_stopping(watch)
 
     watch.report("post-processing", 0.0)
-    faded = apply_fades(result.mix, service.settings.fade_in, service.settings.fade_out)
-    loud = normalise_loudness(faded, request.loudness_lufs, request.true_peak_dbtp)
+    # A loop must join seamlessly end to start, so it gets no fades; stems get exactly what the
+    # mix got (fades, then its gain curve), so they still sum to the finished mix.
+    fade_in, fade_out = (0.0, 0.0) if request.loop else (settings.fade_in, settings.fade_out)
+    loud = normalise_loudness(
+        apply_fades(result.mix, fade_in, fade_out), request.loudness_lufs, request.true_peak_dbtp
+    )
+    stems = {
+        name: loud.apply_to(apply_fades(stem, fade_in, fade_out))
+        for name, stem in result.stems.items()
+    }
     _raise_if_stopping(watch)
 
     watch.report("analysing", 0.0)
@@ -154,15 +165,10 @@ def _produce(
         engine_name=engine.name,
         result=result,
         mix=loud.clip,
-        gain_db=loud.gain_db,
+        stems=stems,
+        analysis=analysis,
+        loudness_method=loud.method,
         staged=staged,
-        extras={
-            "loudness_method": loud.method,
-            "bpm": analysis.bpm,
-            "key": analysis.key,
-            "lufs": analysis.lufs,
-            "true_peak": analysis.true_peak,
-        },
     )
     _raise_if_stopping(watch)
     service.jobs.complete(job.id, owner, track_values(track), staged.publish)
@@ -181,9 +187,10 @@ def _stage_files(
     engine_name: str,
     result: GenerationResult,
     mix: AudioClip,
-    gain_db: float,
+    stems: dict[str, AudioClip],
+    analysis: Analysis,
+    loudness_method: str,
     staged: StagedFiles,
-    extras: dict[str, Any],
 ) -> Track:
     from dgx_music.audio import sha256_file, write_audio, write_bytes_atomic
 
@@ -197,16 +204,13 @@ def _stage_files(
     final.parent.mkdir(parents=True, exist_ok=True)
     write_audio(staged.add(final), mix, request.output_format, request.bit_depth)
 
-    stems: dict[str, str] = {}
-    if result.stems:
-        gain = 10 ** (gain_db / 20)
-        for name, stem in result.stems.items():
-            stem_relative = f"{base}.stems/{name}.{ext}"
-            stem_final = library.absolute(stem_relative)
-            stem_final.parent.mkdir(parents=True, exist_ok=True)
-            scaled = AudioClip((stem.samples * gain).astype("float32"), stem.sample_rate)
-            write_audio(staged.add(stem_final), scaled, request.output_format, request.bit_depth)
-            stems[name] = stem_relative
+    stem_paths: dict[str, str] = {}
+    for name, stem in stems.items():
+        stem_relative = f"{base}.stems/{name}.{ext}"
+        stem_final = library.absolute(stem_relative)
+        stem_final.parent.mkdir(parents=True, exist_ok=True)
+        write_audio(staged.add(stem_final), stem, request.output_format, request.bit_depth)
+        stem_paths[name] = stem_relative
     midi_relative = None
     if result.midi is not None:
         midi_relative = f"{base}.mid"
@@ -221,11 +225,11 @@ def _stage_files(
         sample_rate=mix.sample_rate,
         channels=mix.channels,
         duration=mix.duration,
-        bpm=extras["bpm"],
-        key=extras["key"],
-        lufs=extras["lufs"],
-        true_peak=extras["true_peak"],
-        loudness_method=extras["loudness_method"],
+        bpm=analysis.bpm,
+        key=analysis.key,
+        lufs=analysis.lufs,
+        true_peak=analysis.true_peak,
+        loudness_method=loudness_method,
         size_bytes=staging_mix.stat().st_size,
         sha256=sha256_file(staging_mix),
         prompt=request.prompt,
@@ -233,7 +237,7 @@ def _stage_files(
         model=request.model,
         seed=job.seed if job.seed is not None else 0,
         created_at=created,
-        stems=stems,
+        stems=stem_paths,
         midi_path=midi_relative,
     )
     sidecar = {

@@ -23,6 +23,10 @@ from dgx_music.storage.jobs import JobStore
 from dgx_music.storage.tracks import TrackRepository
 
 
+CONTROLS = ("bpm", "key", "bars", "loop", "instruments")
+"""Musical controls an engine must declare in its capabilities before a request may use them."""
+
+
 class InvalidRequest(ValueError):
     """Bad input from a user; the message says what to change."""
 
@@ -79,7 +83,23 @@ class GenerationService:
         except UnknownEngine as exc:
             raise InvalidRequest(str(exc)) from None
         capabilities = engine.capabilities()
-        if not capabilities.min_duration <= request.duration <= capabilities.max_duration:
+        asked = {name for name in CONTROLS if getattr(request, name) not in (None, False)}
+        unsupported = sorted(asked - capabilities.controls)
+        if unsupported:
+            raise InvalidRequest(
+                f"the {request.engine} engine does not take {', '.join(unsupported)}; "
+                "describe it in the prompt instead"
+            )
+        if request.bars is not None and request.bpm is not None:
+            seconds = request.bars * 4 * 60 / request.bpm
+            if seconds > capabilities.max_duration:
+                raise InvalidRequest(
+                    f"{request.bars} bars at {request.bpm:g} BPM last {seconds:.0f} s; the "
+                    f"{request.engine} engine's limit is {capabilities.max_duration:g} s"
+                )
+        elif request.bars is None and not (
+            capabilities.min_duration <= request.duration <= capabilities.max_duration
+        ):
             raise InvalidRequest(
                 f"duration {request.duration:g} s is outside the {request.engine} engine's range "
                 f"{capabilities.min_duration:g}–{capabilities.max_duration:g} s"

@@ -56,9 +56,14 @@ def test_generate_files_a_normalised_clip_that_matches_its_row(tmp_path: Path) -
 
     sidecar = json.loads(path.with_suffix(".json").read_text())
     assert sidecar["request"]["prompt"] == PROMPT and sidecar["seed"] == 7
-    for stem in track["stems"].values():
-        assert (path.parents[3] / stem).is_file()
     assert set(track["stems"]) == {"drums", "bass", "chords", "lead"}
+    summed = np.zeros_like(audio)
+    for stem in track["stems"].values():
+        stem_audio, stem_rate = soundfile.read(path.parents[3] / stem, dtype="float32")
+        assert stem_rate == rate and stem_audio.shape == audio.shape
+        summed += stem_audio
+    residual = np.sqrt(np.mean((summed - audio) ** 2)) / np.sqrt(np.mean(audio**2))
+    assert 20 * np.log10(residual) < -60  # the stored stems sum to the stored mix
     assert (path.parents[3] / track["midi_path"]).is_file()
     assert out.read_bytes() == path.read_bytes()
 
@@ -99,6 +104,9 @@ def test_tracks_rm_removes_the_files_and_the_row(isolated_environment: Path) -> 
         (["generate", "jazz", "--format", "flac", "--bit-depth", "32f"], "FLAC"),
         (["generate", "jazz", "--seed", "-1"], "seed"),
         (["generate", "jazz", "--no-wait", "--out", "x.wav"], "--no-wait"),
+        (["generate", "jazz", "--engine", "tone", "--bpm", "100"], "does not take bpm"),
+        (["generate", "jazz", "--key", "H minor"], "is not a key"),
+        (["generate", "jazz", "--bpm", "500"], "bpm"),
         (["jobs", "show", "does-not-exist"], "no job"),
         (["jobs", "cancel", "does-not-exist"], "no job"),
     ],

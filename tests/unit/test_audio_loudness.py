@@ -158,6 +158,17 @@ def test_peaky_signal_is_limited_to_target_under_ceiling() -> None:
     _assert_within_ceiling(true_peak(result.clip), -1.0)
 
 
+@pytest.mark.parametrize("kick_level", [0.0, 0.4])  # plain gain, then the limiter
+def test_stems_scaled_like_the_mix_still_sum_to_it(kick_level: float) -> None:
+    bed, kicks = _clip(_pink(6.0, seed=9) * 0.25), _clip(_kicks(6.0, kick_level))
+    mix = AudioClip(bed.samples + kicks.samples, SR)
+    result = normalise_loudness(mix, target_lufs=-16.0, ceiling_dbtp=-1.0)
+    assert result.method == ("gain" if kick_level == 0 else "limiter")
+    summed = result.apply_to(bed).samples + result.apply_to(kicks).samples
+    error = np.sqrt(np.mean((summed - result.clip.samples) ** 2))
+    assert error <= 1e-5 * np.sqrt(np.mean(result.clip.samples**2))  # below -100 dB
+
+
 def test_impulsive_signal_falls_back_to_gain_cap() -> None:
     # Clicks 0.9 high on a quiet bed: reaching -16 LUFS would need far more than 6 dB of
     # limiting, so the largest clean gain is used and the result says the target was missed.
@@ -189,7 +200,7 @@ def test_limiter_alone_holds_the_ceiling_with_a_smooth_gain() -> None:
     # overshoot at the end, which would hide a limiter that lets peaks through.
     source = _clip(_pink(4.0, seed=11) * 0.5 + _kicks(4.0, 0.9)).samples
     assert true_peak(AudioClip(source, SR)) > 0.0
-    limited, reduction = loudness._limit(source, SR, -1.0)
+    limited, reduction, _gain = loudness._limit(source, SR, -1.0)
     assert reduction > 1.0
     assert true_peak(AudioClip(limited, SR)) <= -1.0 + CEILING_SLACK_DB
     gain = limited[:, 0] / np.where(source[:, 0] == 0, 1.0, source[:, 0])

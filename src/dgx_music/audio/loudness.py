@@ -67,6 +67,19 @@ class LoudnessResult:
     gain_db: float
     lufs: float
     true_peak: float
+    gain: float | Float32Array = 1.0
+    """Linear gain that turned the input into ``clip``: a number, or one value per frame when
+    the limiter acted. ``apply_to`` gives stems the same treatment, so they still sum to it."""
+
+    def apply_to(self, other: AudioClip) -> AudioClip:
+        """Scale ``other`` (same frame count as the input, e.g. a stem) exactly as the mix was."""
+        if isinstance(self.gain, float):
+            return AudioClip(other.samples * np.float32(self.gain), other.sample_rate)
+        if other.frames != self.gain.shape[0]:
+            raise ValueError(
+                f"{other.frames} frames given, the gain curve has {self.gain.shape[0]}"
+            )
+        return AudioClip(other.samples * self.gain[:, np.newaxis], other.sample_rate)
 
 
 def _check_finite(samples: npt.NDArray[np.floating]) -> None:
@@ -166,8 +179,9 @@ def true_peak(clip: AudioClip) -> float:
 
 def _limit(
     samples: Float32Array, sample_rate: int, ceiling_dbtp: float
-) -> tuple[Float32Array, float]:
-    """Look-ahead true-peak limiter; returns (limited samples, deepest gain reduction in dB).
+) -> tuple[Float32Array, float, Float32Array]:
+    """Look-ahead true-peak limiter; returns (limited samples, deepest gain reduction in dB,
+    the per-frame linear gain it applied).
 
     Works offline, so "look-ahead" is free: the gain curve is computed for the whole clip at once.
     ``required`` is the gain each sample needs so its neighbourhood's true peak meets the ceiling;
@@ -203,8 +217,9 @@ def _limit(
     del curve
     np.minimum(gain, required, out=gain)  # guards only against rounding in the running sum
     del required
-    limited = samples * gain.astype(np.float32)[:, np.newaxis]
-    return limited, -_to_db(float(gain.min()))
+    gain32 = gain.astype(np.float32)
+    limited = samples * gain32[:, np.newaxis]
+    return limited, -_to_db(float(gain.min())), gain32
 
 
 def _scaled(samples: Float32Array, gain_db: float) -> Float32Array:
@@ -217,14 +232,18 @@ def _result(
     method: LoudnessMethod,
     gain_db: float,
     ceiling_dbtp: float,
+    gain: float | Float32Array,
 ) -> LoudnessResult:
-    """Package ``samples``, trimming any residual overshoot of the ceiling exactly."""
+    """Package ``samples`` (the input times ``gain``), trimming any residual overshoot of the
+    ceiling exactly."""
     clip = AudioClip(samples=samples, sample_rate=sample_rate)
     peak = true_peak(clip)
     if peak > ceiling_dbtp:
+        trim = 10.0 ** ((ceiling_dbtp - peak) / 20.0)
         clip = AudioClip(samples=_scaled(samples, ceiling_dbtp - peak), sample_rate=sample_rate)
+        gain = gain * trim if isinstance(gain, float) else gain * np.float32(trim)
         peak = true_peak(clip)
-    return LoudnessResult(clip, method, gain_db, integrated_loudness(clip), peak)
+    return LoudnessResult(clip, method, gain_db, integrated_loudness(clip), peak, gain)
 
 
 def normalise_loudness(
@@ -268,24 +287,31 @@ def normalise_loudness(
     if not math.isfinite(measured):
         if peak <= ceiling_dbtp:
             return LoudnessResult(clip, "gain", 0.0, measured, peak)
-        return _result(_scaled(source, cap_db), sr, "gain-cap", cap_db, ceiling_dbtp)
+        return _result(_scaled(source, cap_db), sr, "gain-cap", cap_db, ceiling_dbtp, _lin(cap_db))
 
     gain_db = target_lufs - measured
     if gain_db <= cap_db:
-        return _result(_scaled(source, gain_db), sr, "gain", gain_db, ceiling_dbtp)
+        return _result(_scaled(source, gain_db), sr, "gain", gain_db, ceiling_dbtp, _lin(gain_db))
 
     limit_to = ceiling_dbtp - _LIMITER_MARGIN_DB
-    best: tuple[float, Float32Array, float] | None = None  # (|shortfall|, audio, gain)
+    # (|shortfall|, audio, static gain dB, per-frame limiter gain)
+    best: tuple[float, Float32Array, float, Float32Array] | None = None
     for _ in range(_MAX_ITERATIONS):
-        limited, reduction = _limit(_scaled(source, gain_db), sr, limit_to)
+        limited, reduction, curve = _limit(_scaled(source, gain_db), sr, limit_to)
         if reduction > max_reduction_db:
             break
         shortfall = target_lufs - integrated_loudness(AudioClip(limited, sr))
         if best is None or abs(shortfall) < best[0]:
-            best = (abs(shortfall), limited, gain_db)
+            best = (abs(shortfall), limited, gain_db, curve)
         if abs(shortfall) <= _LUFS_TOLERANCE:
             break
         gain_db += shortfall
     if best is not None and best[0] <= _ACCEPT_TOLERANCE:
-        return _result(best[1], sr, "limiter", best[2], ceiling_dbtp)
-    return _result(_scaled(source, cap_db), sr, "gain-cap", cap_db, ceiling_dbtp)
+        _shortfall, limited, static_db, curve = best
+        curve *= np.float32(_lin(static_db))
+        return _result(limited, sr, "limiter", static_db, ceiling_dbtp, curve)
+    return _result(_scaled(source, cap_db), sr, "gain-cap", cap_db, ceiling_dbtp, _lin(cap_db))
+
+
+def _lin(gain_db: float) -> float:
+    return float(10.0 ** (gain_db / 20.0))

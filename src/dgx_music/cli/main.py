@@ -65,6 +65,13 @@ def generate(
     bit_depth: BitDepthOpt = None,
     loudness: LoudnessOpt = None,
     true_peak: PeakOpt = None,
+    bpm: Annotated[float | None, typer.Option("--bpm", help="tempo; beats the prompt")] = None,
+    key: Annotated[str | None, typer.Option("--key", help="e.g. 'A minor', 'Bbm'")] = None,
+    bars: Annotated[int | None, typer.Option("--bars", help="length in 4/4 bars")] = None,
+    loop: Annotated[bool, typer.Option("--loop", help="seamless loop of whole bars")] = False,
+    instrument: Annotated[
+        list[str] | None, typer.Option("--instrument", "-i", help="repeat: -i rhodes -i 808")
+    ] = None,
     priority: PriorityOpt = 0,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="also copy the clip here")] = None,
     no_wait: NoWaitOpt = False,
@@ -83,6 +90,11 @@ def generate(
             bit_depth=bit_depth.value if bit_depth else None,
             loudness_lufs=loudness,
             true_peak_dbtp=true_peak,
+            bpm=bpm,
+            key=key,
+            bars=bars,
+            loop=loop or None,
+            instruments=tuple(instrument) if instrument else None,
         )
         jobs = service.submit([request], priority=priority).jobs
         _finish(service, jobs, no_wait, json_output, out)

@@ -33,6 +33,8 @@ class EngineCapabilities:
     has_stems: bool = False
     has_midi: bool = False
     models: tuple[str, ...] = ()
+    controls: frozenset[str] = frozenset()
+    """Request fields beyond prompt, duration and seed that the engine honours, e.g. "bpm"."""
 
 
 @dataclass(frozen=True)
