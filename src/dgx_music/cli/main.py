@@ -160,7 +160,7 @@ def _finish(
             if out is not None:
                 entry["copied_to"] = str(copy_atomic(absolute, out))
             if not json_output:
-                print_track(console, track, str(absolute))
+                print_track(console, track, str(absolute), job.notes.get("interpretation"))
                 if out is not None:
                     console.print(f"copied to {entry['copied_to']}")
         else:

@@ -53,7 +53,9 @@ def measurements(
     ]
 
 
-def print_track(console: Console, track: Track, absolute_path: str) -> None:
+def print_track(
+    console: Console, track: Track, absolute_path: str, interpretation: object = None
+) -> None:
     rows = [("file", absolute_path), ("track", track.id), ("job", track.job_id)]
     rows += measurements(track.duration, track.bpm, track.key, track.lufs, track.true_peak)
     rows += [
@@ -67,6 +69,7 @@ def print_track(console: Console, track: Track, absolute_path: str) -> None:
         rows.append(("stems", f"{', '.join(sorted(track.stems))} in {folder}/"))
     if track.midi_path:
         rows.append(("midi", track.midi_path))
+    rows += interpretation_rows(interpretation)
     _print_rows(console, rows)
 
 
@@ -98,10 +101,39 @@ def print_job(console: Console, job: Job) -> None:
         rows.append(("batch", job.batch_id))
     if job.error:
         rows.append(("error", job.error))
-    interpretation = job.notes.get("interpretation")
-    if interpretation:
-        rows.append(("understood", json.dumps(interpretation, ensure_ascii=False)))
+    rows += interpretation_rows(job.notes.get("interpretation"))
     _print_rows(console, rows)
+
+
+def interpretation_rows(interpretation: object) -> list[tuple[str, str]]:
+    """What the engine read in the prompt, in words: each decision and the words behind it."""
+    if not isinstance(interpretation, dict):
+        return []
+    understood = []
+    for name, decision in interpretation.items():
+        if not isinstance(decision, dict) or decision.get("value") in (None, [], ""):
+            continue
+        value = decision["value"]
+        if isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        elif isinstance(value, bool):
+            value = "yes" if value else "no"
+        elif isinstance(value, float):
+            value = f"{value:g}"
+        matched = decision.get("matched")
+        if isinstance(matched, list):
+            matched = ", ".join(str(m) for m in matched)
+        source = decision.get("source", "")
+        origin = f"from '{matched}'" if matched else str(source or "default")
+        understood.append(f"{name} {value} ({origin})")
+    rows = [("understood", "; ".join(understood))] if understood else []
+    if interpretation.get("understood_nothing"):
+        rows.append(("note", "nothing musical recognised in the prompt: defaults used"))
+    for label in ("defaulted", "ignored"):
+        items = interpretation.get(label)
+        if items:
+            rows.append((label, ", ".join(str(item) for item in items)))
+    return rows
 
 
 def _print_rows(console: Console, rows: list[tuple[str, str]]) -> None:
