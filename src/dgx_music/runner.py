@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shlex
 import threading
 import time
 import uuid
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dgx_music import __version__
-from dgx_music.domain import AudioClip, Job, JobStatus, Track
+from dgx_music.domain import AudioClip, GenerationRequest, Job, JobStatus, Track
 from dgx_music.engines.base import GenerationCancelled, GenerationResult
 from dgx_music.library import StagedFiles
 from dgx_music.serialization import to_jsonable
@@ -247,10 +248,33 @@ def _stage_files(
         "engine": engine_name,
         "engine_notes": result.notes,
         "track": track_values(track),
-        "regenerate": f"dgx-music generate {json.dumps(request.prompt)} --engine "
-        f"{request.engine} --duration {request.duration:g} --seed {track.seed}",
+        "regenerate": regenerate_command(request, track.seed),
     }
     sidecar_path = library.absolute(sidecar_of(relative))
     sidecar_json = json.dumps(to_jsonable(sidecar), indent=2, allow_nan=False)
     write_bytes_atomic(staged.add(sidecar_path), sidecar_json.encode())
     return track
+
+
+def regenerate_command(request: GenerationRequest, seed: int) -> str:
+    """The CLI line that makes this clip again (same engine, parameters and seed)."""
+    words = ["dgx-music", "generate", shlex.quote(request.prompt), "--engine", request.engine]
+    words += ["--duration", f"{request.duration:g}", "--seed", str(seed)]
+    words += ["--format", request.output_format, "--bit-depth", request.bit_depth]
+    words += [
+        "--loudness",
+        f"{request.loudness_lufs:g}",
+        "--true-peak",
+        f"{request.true_peak_dbtp:g}",
+    ]
+    if request.bpm is not None:
+        words += ["--bpm", f"{request.bpm:g}"]
+    if request.key is not None:
+        words += ["--key", shlex.quote(request.key)]
+    if request.bars is not None:
+        words += ["--bars", str(request.bars)]
+    if request.loop:
+        words.append("--loop")
+    for instrument in request.instruments or ():
+        words += ["--instrument", shlex.quote(instrument)]
+    return " ".join(words)

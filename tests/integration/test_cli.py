@@ -200,3 +200,21 @@ def test_engine_failure_fails_the_job_with_its_reason(isolated_environment: Path
     job = open_store().list()[0]
     assert job.status.value == "failed" and job.error is not None and "caught fire" in job.error
     assert library_files(isolated_environment / "library") == []
+
+
+def test_loop_is_whole_bars_at_the_tempo_and_joins_seamlessly() -> None:
+    result = run_cli(
+        "generate", "house groove", "--bpm", "120", "--bars", "4", "--loop", "--seed", "2",
+        "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["request"]["loop"] is True and report["request"]["bpm"] == 120
+    track = report["track"]
+    audio, rate = soundfile.read(track["absolute_path"], dtype="float64", always_2d=True)
+    assert len(audio) == 4 * 4 * 60 / 120 * rate  # exactly four bars of 4/4 at 120 BPM
+    steps = np.abs(np.diff(audio, axis=0))
+    joint = np.abs(audio[0] - audio[-1])
+    assert np.all(joint <= np.percentile(steps, 99, axis=0))
+    interpretation = report["notes"]["interpretation"]
+    assert interpretation["tempo"]["source"] == "request"

@@ -4,6 +4,7 @@ import pytest
 
 from dgx_music.engines.symbolic.composer import programs_for
 from dgx_music.engines.symbolic.prompt import GENRES, parse_prompt
+from dgx_music.engines.symbolic.request import apply_request
 
 
 @pytest.mark.parametrize(
@@ -89,7 +90,7 @@ def test_interpretation_names_the_words_used() -> None:
     assert info["tempo"]["matched"] == "85 bpm"
     assert info["genre"]["matched"] == "lofi"
     assert info["mood"] == {"value": "minor", "matched": ["nostalgic"]}
-    assert info["instruments"] == ["rhodes"]
+    assert info["instruments"] == {"value": ["rhodes"], "source": "prompt", "matched": ["rhodes"]}
     assert info["understood_nothing"] is False
     assert "tempo" not in info["defaulted"]
 
@@ -136,3 +137,74 @@ def test_intent_is_frozen() -> None:
     intent = parse_prompt("house")
     with pytest.raises(AttributeError):
         intent.bpm = 99.0  # type: ignore[misc]
+
+
+# --- request fields beat the prompt -------------------------------------------------------
+
+
+def test_request_fields_override_the_prompt_and_say_so() -> None:
+    intent = apply_request(
+        parse_prompt("lofi 92 bpm in A minor with rhodes"),
+        bpm=75.0,
+        key="C# major",
+        instruments=("strings", "808"),
+    )
+    assert (intent.bpm, intent.key, intent.genre) == (75.0, "C# major", "lofi hip hop")
+    assert intent.instruments == ("strings", "808")
+    info = intent.interpretation
+    assert info["tempo"] == {"value": 75.0, "source": "request", "prompt_said": "92 bpm"}
+    assert info["key"] == {"value": "C# major", "source": "request", "prompt_said": "A minor"}
+    assert info["instruments"]["source"] == "request"
+    assert any("92 bpm" in item for item in info["ignored"])
+    assert any("rhodes" in item for item in info["ignored"])
+    assert (programs_for(intent)["chords"], programs_for(intent)["bass"]) == (48, 38)
+
+
+def test_request_fields_on_a_nonsense_prompt_are_not_defaults() -> None:
+    intent = apply_request(parse_prompt("qwerty"), bpm=100.0)
+    assert intent.interpretation["defaulted"] == ["genre", "key"]
+    assert intent.interpretation["understood_nothing"] is False
+    untouched = apply_request(parse_prompt("qwerty"))
+    assert untouched.interpretation["understood_nothing"] is True
+
+
+def test_unknown_request_instruments_are_reported_as_ignored() -> None:
+    intent = apply_request(parse_prompt("pop"), instruments=("Acoustic  Guitar", "kazoo", "drums"))
+    assert intent.instruments == ("acoustic guitar",)
+    assert intent.drums
+    assert intent.interpretation["ignored"] == [
+        "instrument 'kazoo' (unknown; try e.g. rhodes, 808, strings)"
+    ]
+    assert programs_for(intent)["chords"] == 25
+
+
+@pytest.mark.parametrize(
+    ("prompt", "drums"),
+    [
+        ("ambient, no drums", False),
+        ("drumless lofi", False),
+        ("house without drums", False),
+        ("house with drums", True),
+        ("drum and bass", True),
+        ("no drama, just piano", True),
+    ],
+)
+def test_only_an_explicit_no_drums_removes_the_kit(prompt: str, drums: bool) -> None:
+    intent = parse_prompt(prompt)
+    assert intent.drums is drums
+    assert intent.interpretation["drums"]["value"] is drums
+    assert ("drums" in programs_for(intent)) is drums
+
+
+def test_no_drums_from_the_instruments_field() -> None:
+    intent = apply_request(parse_prompt("trap"), instruments=("no drums", "piano"))
+    assert not intent.drums
+    assert intent.interpretation["drums"]["source"] == "request"
+    assert intent.instruments == ("piano",)
+
+
+def test_words_that_drove_nothing_are_listed() -> None:
+    info = parse_prompt("Chill lofi beats, 85 bpm, nostalgic, with rhodes and a cat purring")
+    assert info.interpretation["unused_words"] == ["chill", "cat", "purring"]
+    assert parse_prompt("qwerty zxcv").interpretation["unused_words"] == ["qwerty", "zxcv"]
+    assert parse_prompt("dark techno at 128BPM in D minor").interpretation["unused_words"] == []

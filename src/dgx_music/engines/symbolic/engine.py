@@ -7,24 +7,77 @@ per-part stems as well as the mix, and says in ``notes`` what it understood from
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from dgx_music.domain import GenerationRequest
 from dgx_music.engines.base import (
     CancelCheck,
     EngineCapabilities,
+    EngineError,
     GenerationCancelled,
     GenerationResult,
     ProgressCallback,
 )
 from dgx_music.engines.symbolic.composer import compose, programs_for
-from dgx_music.engines.symbolic.prompt import parse_prompt
+from dgx_music.engines.symbolic.prompt import MusicalIntent, parse_prompt
 from dgx_music.engines.symbolic.renderer import default_soundfont, mix_stems, render_stems
+from dgx_music.engines.symbolic.request import apply_request
 
 MIN_SAMPLE_RATE = 8000
 MAX_SAMPLE_RATE = 96000
+MAX_DURATION = 600.0
 COMPOSE_SHARE = 0.05
 """Share of the progress bar for composing: it takes milliseconds, rendering takes the rest."""
+CONTROLS = frozenset({"bpm", "key", "bars", "loop", "instruments"})
+
+
+@dataclass(frozen=True)
+class Length:
+    """How long the clip is: whole bars for ``bars`` or ``loop``, else the requested seconds."""
+
+    seconds: float
+    frames: int
+    bars: int | None
+    loop: bool
+
+
+def plan_length(request: GenerationRequest, bpm: float, sample_rate: int) -> Length:
+    """Bars are exact at the tempo, so a producer's 8-bar loop drops onto their grid unchanged."""
+    bar_s = 4 * 60.0 / bpm
+    bars = request.bars
+    if bars is None and request.loop:
+        bars = max(1, round(request.duration / bar_s))
+    if bars is None:
+        return Length(request.duration, round(request.duration * sample_rate), None, False)
+    seconds = bars * bar_s
+    if seconds > MAX_DURATION:
+        raise EngineError(
+            f"{bars} bars at {bpm:g} bpm last {seconds:.1f} s; the symbolic engine makes at most "
+            f"{MAX_DURATION:g} s (ask for at most {int(MAX_DURATION // bar_s)} bars at this tempo)"
+        )
+    return Length(seconds, round(bars * 4 * 60.0 / bpm * sample_rate), bars, request.loop)
+
+
+def _length_info(request: GenerationRequest, length: Length) -> dict[str, Any]:
+    if request.bars is not None:
+        source = "request"
+    elif length.bars is not None:
+        source = "loop: duration rounded to whole bars"
+    else:
+        source = "request duration"
+    return {"bars": length.bars, "seconds": length.seconds, "source": source}
+
+
+def resolve_intent(request: GenerationRequest) -> MusicalIntent:
+    """The prompt's reading, with every request field that was set taking precedence."""
+    return apply_request(
+        parse_prompt(request.prompt),
+        bpm=request.bpm,
+        key=request.key,
+        instruments=request.instruments,
+    )
 
 
 class SymbolicEngine:
@@ -45,10 +98,11 @@ class SymbolicEngine:
         return EngineCapabilities(
             sample_rate=self.sample_rate,
             min_duration=1.0,
-            max_duration=600.0,
+            max_duration=MAX_DURATION,
             has_stems=True,
             has_midi=True,
             models=("symbolic",),
+            controls=CONTROLS,
         )
 
     def generate(
@@ -63,8 +117,9 @@ class SymbolicEngine:
 
         check()
         on_progress("composing", 0.0)
-        intent = parse_prompt(request.prompt)
-        midi = compose(intent, request.duration, request.seed or 0)
+        intent = resolve_intent(request)
+        length = plan_length(request, intent.bpm, self.sample_rate)
+        midi = compose(intent, length.seconds, request.seed or 0, loop=length.loop)
         midi_file = io.BytesIO()
         midi.write(midi_file)
         on_progress("composing", COMPOSE_SHARE)
@@ -75,19 +130,28 @@ class SymbolicEngine:
 
         stems = render_stems(
             midi,
-            request.duration,
+            length.frames,
             self.sample_rate,
+            loop=length.loop,
             soundfont=self.soundfont,
             on_progress=rendering,
             should_cancel=should_cancel,
         )
         mix, stems = mix_stems(stems)
         on_progress("rendering", 1.0)
+        interpretation = {
+            **intent.interpretation,
+            "length": _length_info(request, length),
+            "loop": {"value": length.loop, "source": "request" if request.loop else "default"},
+        }
         notes = {
             "bpm": float(intent.bpm),
             "key": intent.key,
             "genre": intent.genre,
-            "interpretation": intent.interpretation,
+            "bars": length.bars,
+            "loop": length.loop,
+            "parts": [inst.name for inst in midi.instruments],
+            "interpretation": interpretation,
             "programs": programs_for(intent),
             "soundfont": (self.soundfont or default_soundfont()).name,
         }

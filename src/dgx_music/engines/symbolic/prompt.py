@@ -111,7 +111,14 @@ INSTRUMENT_HINTS: dict[str, tuple[str, int]] = {
     "marimba": ("lead", 12),
     "kalimba": ("lead", 108),
     "synth": ("lead", 81),
+    "lead synth": ("lead", 81),
+    "synth pad": ("chords", 89),
+    "bass guitar": ("bass", 33),
+    "electric bass": ("bass", 33),
+    "electric guitar": ("chords", 27),
+    "nylon guitar": ("chords", 24),
 }
+NO_DRUMS = re.compile(r"\b(?:no|without|minus|zero)\s+(?:drums?|percussion)\b|\bdrum-?less\b")
 
 _TEMPO_RES = (
     re.compile(r"(\d{2,3}(?:\.\d+)?)\s*-?\s*bpm\b", re.IGNORECASE),
@@ -137,6 +144,7 @@ class MusicalIntent:
     mode: Mode
     genre: str
     instruments: tuple[str, ...] = ()
+    drums: bool = True
     interpretation: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -241,11 +249,26 @@ def _parse_mood(lower: str) -> tuple[Mode | None, list[str]]:
     return None, major + minor
 
 
+_FILLER = frozenset((
+    "a", "an", "the", "and", "or", "with", "in", "of", "for", "on", "at", "to", "some", "please",
+    "track", "song", "music", "beat", "beats", "vibe", "vibes", "bpm", "key", "like", "style",
+    "feel", "feeling", "sound", "sounding", "type", "kind",
+))  # fmt: skip
+
+
+def unused_words(lower: str, used: list[str]) -> list[str]:
+    """Prompt words that drove no decision, so a user sees what the engine could not act on."""
+    spent = {word for phrase in used for word in re.findall(r"[\w#&'-]+", phrase.lower())}
+    words = re.findall(r"[\w#&'-]+", lower)
+    return list(dict.fromkeys(w for w in words if w not in spent and w not in _FILLER))
+
+
 def parse_prompt(text: str) -> MusicalIntent:
     """Read tempo, key, mood, genre and instrument hints; default the rest and say so."""
     text = " ".join(text.split())
     lower = text.lower()
     genre, genre_info = _parse_genre(lower)
+    also_mentioned: list[str] = genre_info.get("also_mentioned", [])
     profile = GENRES[genre]
     bpm, tempo_info = _parse_tempo(text, lower, profile)
 
@@ -272,6 +295,10 @@ def parse_prompt(text: str) -> MusicalIntent:
     instruments = tuple(
         hint for hint in instruments if not any(hint != o and hint in o for o in instruments)
     )
+    no_drums = NO_DRUMS.search(lower)
+    used = [m.group(0) for _, pattern in _GENRE_PATTERNS if (m := re.search(pattern, lower))]
+    used += [str(info.get("matched") or "") for info in (tempo_info, key_info)]
+    used += [*mood_words, *instruments, no_drums.group(0) if no_drums else ""]
     defaulted = [
         name
         for name, info in (("genre", genre_info), ("tempo", tempo_info), ("key", key_info))
@@ -282,9 +309,22 @@ def parse_prompt(text: str) -> MusicalIntent:
         "tempo": tempo_info,
         "key": key_info,
         "mood": {"value": mood_mode, "matched": mood_words},
-        "instruments": list(instruments),
+        "instruments": {
+            "value": list(instruments),
+            "source": "prompt" if instruments else "default",
+            "matched": list(instruments),
+        },
+        "drums": {
+            "value": not no_drums,
+            "source": "prompt" if no_drums else "default",
+            "matched": no_drums.group(0) if no_drums else None,
+        },
         "defaulted": defaulted,
-        "understood_nothing": len(defaulted) == 3 and not mood_words and not instruments,
+        "ignored": [f"genre {g!r} (also mentioned; first match wins)" for g in also_mentioned],
+        "unused_words": unused_words(lower, used),
+        "understood_nothing": (
+            len(defaulted) == 3 and not mood_words and not instruments and not no_drums
+        ),
     }
     return MusicalIntent(
         bpm=bpm,
@@ -292,5 +332,6 @@ def parse_prompt(text: str) -> MusicalIntent:
         mode=mode,
         genre=genre,
         instruments=instruments,
+        drums=not no_drums,
         interpretation=interpretation,
     )

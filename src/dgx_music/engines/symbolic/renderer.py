@@ -15,6 +15,11 @@ Design choices:
 * Audio comes from ``fluid_synth_write_float`` rather than pyfluidsynth's ``get_samples``: the
   16-bit path clips loud parts and adds dither drawn from C ``rand()``, whose state any other
   library in the process can change, which would break bit-identical replays.
+* No FluidSynth reverb or chorus: reverb alone cost about a third of the render time, and the
+  real-time-factor target (50x for a 30 s clip with stems on two cores) matters more for a
+  sketching tool than a room sound the producer will replace anyway. Width comes from panning.
+* Loops render their last notes' release past the loop end and add that tail onto the start,
+  so the clip played on repeat continues exactly as the music would, with no click or gap.
 * Parts keep the General MIDI bank's own balance and the composer's velocities (soft ambient
   drums stay soft); stems are scaled together only if the mix would peak above -1 dBFS.
   Loudness normalisation proper happens later, on the mix.
@@ -39,29 +44,41 @@ from dgx_music.domain import AudioClip
 from dgx_music.engines.base import CancelCheck, EngineError, GenerationCancelled
 
 CHUNK_S = 0.5
-TAIL_S = 2.0
+TAIL_S = 3.0
+"""Seconds rendered past the last note-off (and past a loop's end, to wrap onto its start): longer
+than the halved releases of the bundled bank, so no tail is cut off audibly."""
 FADE_S = 0.01
 SYNTH_GAIN = 0.5
 MIX_CEILING = 0.89  # -1 dBFS
 DRUM_CHANNEL = 9
+INTERP_LINEAR, INTERP_4TH_ORDER = 1, 4
+PART_INTERP = {"drums": INTERP_LINEAR, "bass": INTERP_LINEAR, "chords": INTERP_LINEAR}
+"""FluidSynth's resampling per part (others get its 4th-order default). Drums play at their
+recorded pitch, where linear sounds the same; bass and chords sit low and mid, far from where
+linear interpolation's imaging is audible, and chords are the costliest part of string and pad
+genres. The lead, exposed and often high, keeps 4th order."""
+GEN_VOLENV_RELEASE = 38
+RELEASE_OFFSET_TIMECENTS = -1200.0
+"""Halve every release. The General MIDI bank's releases run to 3-4 s (strings, cymbals), so a
+busy part kept 20-30 voices alive mostly as inaudible overlapping tails; render time follows the
+voice count, so this alone cut it by a third while a note's ring-out stays audible."""
 
 
 @dataclass(frozen=True)
 class StemMix:
-    """Where a part sits in the mix: pan as MIDI CC10, linear level, reverb send as CC91."""
+    """Where a part sits in the mix: pan as MIDI CC10 (64 = centre) and a linear level."""
 
     pan: int
     level: float
-    reverb: int
 
 
 STEM_MIX: dict[str, StemMix] = {
-    "drums": StemMix(pan=64, level=1.0, reverb=15),
-    "bass": StemMix(pan=64, level=1.0, reverb=0),
-    "chords": StemMix(pan=48, level=1.4, reverb=45),
-    "lead": StemMix(pan=80, level=0.8, reverb=35),
+    "drums": StemMix(pan=64, level=1.0),
+    "bass": StemMix(pan=64, level=1.0),
+    "chords": StemMix(pan=46, level=1.4),
+    "lead": StemMix(pan=82, level=0.8),
 }
-_DEFAULT_MIX = StemMix(pan=64, level=1.0, reverb=20)
+_DEFAULT_MIX = StemMix(pan=64, level=1.0)
 
 Float32Array = npt.NDArray[np.float32]
 
@@ -97,11 +114,18 @@ def check_soundfont(path: Path) -> Path:
     return path
 
 
+def _library_function(fluidsynth: ModuleType, name: str) -> Any:
+    """A function of the libfluidsynth pyfluidsynth loaded, or None if it cannot be reached."""
+    try:
+        return getattr(ctypes.CDLL(fluidsynth.lib), name)
+    except (AttributeError, OSError, TypeError):
+        return None
+
+
 def _float_writer(fluidsynth: ModuleType) -> Any:
     """``fluid_synth_write_float`` from the library pyfluidsynth loaded, or None if absent."""
-    try:
-        function = ctypes.CDLL(fluidsynth.lib).fluid_synth_write_float
-    except (AttributeError, OSError, TypeError):
+    function = _library_function(fluidsynth, "fluid_synth_write_float")
+    if function is None:
         return None
     pointer, integer = ctypes.c_void_p, ctypes.c_int
     function.argtypes = [pointer, integer, pointer, integer, integer, pointer, integer, integer]
@@ -119,6 +143,7 @@ class _Stem:
         soundfont: Path,
         sample_rate: int,
         frames: int,
+        render_frames: int,
     ) -> None:
         self.name = instrument.name
         mix = STEM_MIX.get(self.name, _DEFAULT_MIX)
@@ -126,13 +151,7 @@ class _Stem:
             gain=SYNTH_GAIN,
             samplerate=float(sample_rate),
             channels=16,
-            **{
-                "synth.reverb.active": int(mix.reverb > 0),
-                "synth.chorus.active": 0,
-                "synth.reverb.room-size": 0.4,
-                "synth.reverb.damp": 0.5,
-                "synth.reverb.level": 0.6,
-            },
+            **{"synth.reverb.active": 0, "synth.chorus.active": 0},
         )
         self.write_float = _float_writer(fluidsynth)
         sfid = self.synth.sfload(str(soundfont))
@@ -146,8 +165,17 @@ class _Stem:
         ):
             self.synth.delete()
             raise EngineError(f"SoundFont {soundfont} has no preset in bank {bank} for {self.name}")
+        set_gen = _library_function(fluidsynth, "fluid_synth_set_gen")
+        if set_gen is not None:
+            set_gen.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_float]
+            set_gen(self.synth.synth, self.channel, GEN_VOLENV_RELEASE, RELEASE_OFFSET_TIMECENTS)
+        interp = PART_INTERP.get(self.name, INTERP_4TH_ORDER)
+        set_interp = _library_function(fluidsynth, "fluid_synth_set_interp_method")
+        if set_interp is not None and interp != INTERP_4TH_ORDER:
+            set_interp.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+            set_interp(self.synth.synth, -1, interp)
         self.synth.cc(self.channel, 10, mix.pan)
-        self.synth.cc(self.channel, 91, mix.reverb)
+        self.synth.cc(self.channel, 91, 0)
         self.synth.cc(self.channel, 93, 0)
 
         events: list[tuple[int, int, int, int]] = []  # (frame, 0 = off / 1 = on, pitch, vel)
@@ -158,8 +186,8 @@ class _Stem:
         events.sort()
         self.events = events
         last = max((e[0] for e in events), default=0)
-        self.end = min(frames, last + round(TAIL_S * sample_rate)) if events else 0
-        self.audio: Float32Array = np.zeros((frames, 2), dtype=np.float32)
+        self.end = min(render_frames, last + round(TAIL_S * sample_rate)) if events else 0
+        self.audio: Float32Array = np.zeros((render_frames, 2), dtype=np.float32)
         self.position = 0
         self.next_event = 0
 
@@ -194,32 +222,44 @@ class _Stem:
         self.synth.delete()
 
 
-def _finish(audio: Float32Array, level: float, sample_rate: int) -> Float32Array:
-    """Apply the part's level and de-click the hard cut at the clip's end."""
-    frames = audio.shape[0]
-    fade = min(frames, max(1, round(FADE_S * sample_rate)))
-    audio[frames - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)[:, None]
-    audio *= np.float32(level)
-    return audio
+def _finish(
+    audio: Float32Array, frames: int, level: float, sample_rate: int, loop: bool
+) -> Float32Array:
+    """Apply the part's level; wrap a loop's tail onto its start, or de-click a clip's end."""
+    if loop:
+        out = audio[:frames].copy()
+        for start in range(frames, audio.shape[0], frames):
+            tail = audio[start : start + frames]
+            out[: tail.shape[0]] += tail
+    else:
+        out = audio[:frames]
+        fade = min(frames, max(1, round(FADE_S * sample_rate)))
+        out[frames - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)[:, None]
+    out *= np.float32(level)
+    return out
 
 
 def render_stems(
     midi: pretty_midi.PrettyMIDI,
-    duration_s: float,
+    frames: int,
     sample_rate: int,
     *,
+    loop: bool = False,
     soundfont: Path | None,
     on_progress: Callable[[float], None],
     should_cancel: CancelCheck,
 ) -> dict[str, AudioClip]:
-    """Each instrument of ``midi`` as a stereo stem exactly ``round(duration_s * rate)`` long.
+    """Each instrument of ``midi`` as a stereo stem exactly ``frames`` long.
+
+    With ``loop`` the notes still sounding at the end ring on into the start instead of being
+    faded, so the stem repeats seamlessly.
 
     ``on_progress`` gets the fraction rendered after every ``CHUNK_S`` of audio; a true
     ``should_cancel`` stops rendering with :class:`GenerationCancelled`.
     """
     fluidsynth = load_fluidsynth()
     soundfont = check_soundfont(soundfont or default_soundfont())
-    frames = round(duration_s * sample_rate)
+    render_frames = frames + (round(TAIL_S * sample_rate) if loop else 0)
     chunk = max(1, round(CHUNK_S * sample_rate))
     stems: list[_Stem] = []
     workers = ThreadPoolExecutor(
@@ -230,9 +270,9 @@ def render_stems(
         # default modulators is not thread-safe, and a synth created concurrently with the first
         # one can silently miss them, which would change the sound of that one render.
         for inst in midi.instruments:
-            stems.append(_Stem(fluidsynth, inst, soundfont, sample_rate, frames))
+            stems.append(_Stem(fluidsynth, inst, soundfont, sample_rate, frames, render_frames))
         total = sum(stem.end for stem in stems) or 1
-        for position in range(chunk, frames + chunk, chunk):
+        for position in range(chunk, render_frames + chunk, chunk):
             if should_cancel():
                 raise GenerationCancelled("cancelled while rendering")
             list(workers.map(_Stem.advance, stems, [position] * len(stems)))
@@ -243,7 +283,13 @@ def render_stems(
             stem.close()
     return {
         stem.name: AudioClip(
-            _finish(stem.audio, STEM_MIX.get(stem.name, _DEFAULT_MIX).level, sample_rate),
+            _finish(
+                stem.audio,
+                frames,
+                STEM_MIX.get(stem.name, _DEFAULT_MIX).level,
+                sample_rate,
+                loop,
+            ),
             sample_rate,
         )
         for stem in stems
@@ -261,13 +307,13 @@ def mix_stems(stems: dict[str, AudioClip]) -> tuple[AudioClip, dict[str, AudioCl
     rate = clips[0].sample_rate
 
     def total(parts: list[Float32Array]) -> Float32Array:
-        out = np.zeros_like(parts[0])
-        for part in parts:
-            out += part
+        out = parts[0].copy()  # in place from here: a 30 s mix is 10 MB per temporary
+        for part in parts[1:]:
+            np.add(out, part, out=out)
         return out
 
     mixed = total([c.samples for c in clips])
-    peak = float(np.max(np.abs(mixed))) if mixed.size else 0.0
+    peak = max(float(mixed.max()), -float(mixed.min())) if mixed.size else 0.0
     if peak > MIX_CEILING:
         scale = np.float32(MIX_CEILING / peak)
         stems = {name: AudioClip(c.samples * scale, rate) for name, c in stems.items()}
