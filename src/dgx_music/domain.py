@@ -37,6 +37,7 @@ def canonical_key(text: str) -> str:
     mode = "minor" if quality and quality.lower() in ("m", "min", "minor") else "major"
     return f"{PITCH_CLASSES[pitch % 12]} {mode}"
 
+
 OutputFormat = Literal["wav", "flac"]
 BitDepth = Literal["16", "24", "32f"]
 

@@ -22,7 +22,6 @@ from dgx_music.storage.database import Database
 from dgx_music.storage.jobs import JobStore
 from dgx_music.storage.tracks import TrackRepository
 
-
 CONTROLS = ("bpm", "key", "bars", "loop", "instruments")
 """Musical controls an engine must declare in its capabilities before a request may use them."""
 

@@ -32,6 +32,43 @@ def _click_track(bpm: float, seconds: float = 12.0, sr: int = SR) -> FloatArray:
     return 0.5 * out
 
 
+def _decaying(signal: FloatArray, seconds: float) -> FloatArray:
+    t = np.arange(signal.size) / SR
+    return np.asarray(signal * np.exp(-t / seconds))
+
+
+def _drum_kit() -> dict[str, FloatArray]:
+    """Kick (a 120 -> 50 Hz sine sweep), snare (noise and a 190 Hz body), closed hat (high-passed
+    noise, 15 ms) and clap-like noise burst, from a fixed seed so every run is identical."""
+    rng = np.random.default_rng(7)
+    t = np.arange(round(0.3 * SR)) / SR
+    sweep = 2 * np.pi * np.cumsum(50.0 + 70.0 * np.exp(-t / 0.03)) / SR
+    noise = rng.standard_normal(t.size)
+    return {
+        "kick": _decaying(np.sin(sweep), 0.12),
+        "snare": _decaying(0.5 * noise + 0.6 * np.sin(2 * np.pi * 190 * t), 0.06),
+        "hat": _decaying(0.3 * np.diff(noise, prepend=0.0), 0.015),
+    }
+
+
+def _groove(bpm: float, pattern: dict[str, str], bars: int = 8, swing: float = 0.0) -> FloatArray:
+    """Render 16-step patterns (``x`` hit, ``X`` accent, ``o`` soft) at ``bpm`` for ``bars``."""
+    kit = _drum_kit()
+    step = 60.0 / bpm / 4
+    out = np.zeros(round((bars * 16 * step + 0.5) * SR))
+    for name, steps in pattern.items():
+        sound = kit[name]
+        for bar in range(bars):
+            for index, char in enumerate(steps):
+                if char == ".":
+                    continue
+                start = round(((bar * 16 + index) + swing * (index % 2)) * step * SR)
+                gain = {"X": 1.0, "x": 0.6, "o": 0.3}[char]
+                stop = min(start + sound.size, out.size)
+                out[start:stop] += gain * sound[: stop - start]
+    return out
+
+
 def _note(midi: int, seconds: float) -> FloatArray:
     """Additive tone: six harmonics rolling off by 0.6 each, 10 ms attack, 1.5 s decay."""
     t = np.arange(round(seconds * SR)) / SR
@@ -53,6 +90,58 @@ def _triad(root: int, minor: bool) -> list[int]:
 @pytest.mark.parametrize("bpm", [90.0, 120.0, 140.0, 75.0, 160.0])
 def test_click_track_tempo_within_two_percent(bpm: float) -> None:
     result = analyse(_stereo(_click_track(bpm)))
+    assert result.bpm is not None
+    assert result.bpm == pytest.approx(bpm, rel=0.02)
+
+
+@pytest.mark.parametrize(
+    ("bpm", "pattern"),
+    [
+        # Breakbeat: kick on 1 and 3, snare on 2 and 4, 8th hats. The kick alone repeats at 85.
+        (
+            170.0,
+            {"kick": "X.......x.......", "snare": "....X.......X...", "hat": "x.x.x.x.x.x.x.x."},
+        ),
+        # Half-time trap: kick 1 and the "and" of 3, clap on 3, hats on every 16th accented on
+        # the beat. Kick and clap alone repeat at 70; the hats subdivide 140 into four.
+        (
+            140.0,
+            {"kick": "X.........X.....", "snare": "........X.......", "hat": "XoxoXoxoXoxoXoxo"},
+        ),
+        # Slow backbeat with 8th hats: the hats alone would say 160.
+        (
+            80.0,
+            {"kick": "X.......X.x.....", "snare": "....X.......X...", "hat": "x.x.x.x.x.x.x.x."},
+        ),
+        # Four on the floor with off-beat hats.
+        (
+            124.0,
+            {"kick": "X...X...X...X...", "snare": "....X.......X...", "hat": "..x...x...x...x."},
+        ),
+        # Half time at 85: kick on 1, snare on 3, 8th hats. Must not be doubled to 170.
+        (
+            85.0,
+            {"kick": "X.........X.....", "snare": "........X.......", "hat": "x.x.x.x.x.x.x.x."},
+        ),
+        # Busy 16th hats over four-on-the-floor: four subdivisions of the beat, not eight.
+        (
+            120.0,
+            {"kick": "X...X...X...X...", "snare": "....X.......X...", "hat": "xxxxxxxxxxxxxxxx"},
+        ),
+    ],
+    ids=[
+        "breakbeat-170",
+        "half-time-trap-140",
+        "backbeat-80",
+        "four-on-floor-124",
+        "half-time-85",
+        "sixteenth-hats-120",
+    ],
+)
+def test_drum_groove_tempo_is_the_beat_not_half_or_double(
+    bpm: float, pattern: dict[str, str]
+) -> None:
+    result = analyse(_stereo(0.3 * _groove(bpm, pattern)))
     assert result.bpm is not None
     assert result.bpm == pytest.approx(bpm, rel=0.02)
 
@@ -81,6 +170,47 @@ def test_tempo_at_48k_mono() -> None:
 )
 def test_chord_progression_key(chords: list[list[int]], key: str) -> None:
     assert analyse(_progression(chords)).key == key
+
+
+# Am - F - C - G - Am: exactly the notes of C major; only the tonic's weight (the bass, the
+# first and last chords) says A minor.
+_RELATIVE_MINOR = [_triad(57, True), _triad(53, False), _triad(48, False), _triad(55, False)]
+
+
+@pytest.mark.parametrize(
+    ("chords", "key"),
+    [
+        ([*_RELATIVE_MINOR, _triad(57, True)], "A minor"),
+        # C - Am - F - G - C: the same notes again, centred on C.
+        (
+            [
+                _triad(48, False),
+                _triad(57, True),
+                _triad(53, False),
+                _triad(55, False),
+                _triad(48, False),
+            ],
+            "C major",
+        ),
+        # i - iv - V - i in C minor.
+        ([_triad(48, True), _triad(53, True), _triad(55, False), _triad(48, True)], "C minor"),
+        # I - IV - V - I in F# major.
+        ([_triad(54, False), _triad(59, False), _triad(61, False), _triad(54, False)], "F# major"),
+    ],
+    ids=["A-minor-over-C-major-notes", "C-major-over-A-minor-notes", "C-minor", "F#-major"],
+)
+def test_key_with_drums_on_top(chords: list[list[int]], key: str) -> None:
+    """Kick, snare and hats as loud as the chords must not move the key: percussion spreads its
+    energy over every pitch class, and the kick's sweep must not read as a bass note."""
+    harmony = _progression(chords).samples[:, 0].astype(np.float64)
+    drums = _groove(
+        120.0,
+        {"kick": "X.......X.x.....", "snare": "....X.......X...", "hat": "x.x.x.x.x.x.x.x."},
+        bars=len(chords),
+    )
+    length = min(harmony.size, drums.size)
+    mix = harmony[:length] + 0.5 * drums[:length] / np.abs(drums).max()
+    assert analyse(_stereo(0.5 * mix / np.abs(mix).max())).key == key
 
 
 def test_silence_has_no_tempo_or_key() -> None:

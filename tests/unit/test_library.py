@@ -73,4 +73,3 @@ def test_copy_atomic_into_a_directory(tmp_path: Path) -> None:
     copied = copy_atomic(source, tmp_path / "out")
     assert copied == tmp_path / "out" / "clip.wav" and copied.read_bytes() == b"audio"
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["clip.wav"]
-

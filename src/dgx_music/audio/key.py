@@ -1,0 +1,119 @@
+"""Musical key of a mono signal from its pitch-class content, in numpy/scipy only (see
+``analysis`` for why).
+
+Three pieces of evidence, each chosen because it fixes a confusion the plain method makes:
+
+* A pitch-class profile (chroma) correlated with rotated key profiles. Temperley's Kostka-Payne
+  profiles rather than Krumhansl-Kessler: KK rates the non-scale tones high enough that a
+  minor-key chroma with its major third partials (the 5th harmonic of every bass note) often
+  correlates best with the relative or parallel major.
+* The bass register (55-220 Hz) as its own chroma with as much say as everything above it: the
+  bass plays chord roots, so it states the harmony's centre with few passing notes, while the
+  upper register is dominated by melody and chord extensions.
+* The tonic's salience where phrases start and end: music overwhelmingly opens and closes on its
+  tonic, so the bass pitch classes of the first and last seconds are the best single tell between
+  a key and its relative (same notes, different centre), which the profiles score almost alike.
+
+Percussion adds a broadband, roughly flat share to every pitch class, which correlation ignores.
+A median-filter harmonic/percussive split (across time vs across frequency) was tried on the
+symbolic benchmark and changed one clip in 104, so it is not done: it would only add cost.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+
+from dgx_music.audio.tempo import magnitudes
+
+__all__ = ["estimate_key"]
+
+FloatArray = npt.NDArray[np.float64]
+
+_SILENCE_RMS = 10.0 ** (-70.0 / 20.0)
+"""Mono RMS under -70 dBFS (the BS.1770 absolute gate) counts as silence: no key."""
+_CHROMA_FFT = 8192
+"""0.74 s at 11025 Hz: 1.35 Hz bins, finer than the 3.3 Hz semitone spacing at 55 Hz."""
+_CHROMA_HOP = _CHROMA_FFT // 2
+_CHROMA_MIN_HZ = 55.0
+_BASS_MAX_HZ = 220.0
+"""A1-A3: where bass lines put chord roots."""
+_CHROMA_MAX_HZ = 2000.0
+_CHROMA_FRAME_FLOOR = 1e-4
+"""Frames 40 dB under the loudest are skipped: a fade tail or noise floor gets no vote."""
+_ENDS_SECONDS = 2.5
+"""How much of the start and of the end counts as "where phrases start and end"."""
+_ENDS_WEIGHT = 0.5
+"""Bonus per unit share of the bass at the ends on a key's tonic, against correlations in
+[-1, 1]: enough to decide between a key and its relative, not to overrule a clear profile."""
+_PITCH_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+# Temperley (2001), Kostka-Payne corpus: probability of each scale degree in a segment.
+_MAJOR_PROFILE = np.array([0.748, 0.060, 0.488, 0.082, 0.670, 0.460, 0.096, 0.715, 0.104, 0.366, 0.057, 0.400])  # fmt: skip  # noqa: E501
+_MINOR_PROFILE = np.array([0.712, 0.084, 0.474, 0.618, 0.049, 0.460, 0.105, 0.747, 0.404, 0.067, 0.133, 0.330])  # fmt: skip  # noqa: E501
+
+
+def _shares(power: FloatArray, freqs: FloatArray, lo: float, hi: float) -> FloatArray:
+    """Each frame's power share per pitch class between ``lo`` and ``hi`` Hz, ``[frames, 12]``.
+
+    Power rather than log-magnitude: log compression lifts the upper partials of every note
+    almost to the level of the fundamental, and the 3rd partial (a fifth up) then drags the
+    estimate towards the dominant key. Each frame is normalised so a loud passage does not
+    outvote the rest; a frame with no power in the band gives zeros.
+    """
+    band = (freqs >= lo) & (freqs <= hi)
+    pitch_class = np.round(69.0 + 12.0 * np.log2(freqs[band] / 440.0)).astype(np.int64) % 12
+    per_bin = power[:, band]
+    totals = per_bin.sum(axis=1, keepdims=True)
+    shares = per_bin / np.where(totals > 0.0, totals, 1.0)
+    folded = np.zeros((power.shape[0], 12))
+    for pc in range(12):
+        folded[:, pc] = shares[:, pitch_class == pc].sum(axis=1)
+    return folded
+
+
+def _zscore(values: FloatArray) -> FloatArray:
+    spread = float(values.std())
+    centred: FloatArray = values - values.mean()
+    return centred / spread if spread > 0.0 else centred
+
+
+def estimate_key(signal: FloatArray, rate: float) -> str | None:
+    """Best of the 24 major/minor keys, e.g. ``"A minor"``, of a mono signal at ``rate`` Hz;
+    None for silence or a flat chroma.
+
+    Score = Pearson correlation of the profile with the treble chroma (220 Hz-2 kHz) plus the
+    bass chroma (55-220 Hz), each a mean of per-frame shares, plus ``_ENDS_WEIGHT`` times the
+    bass share of the key's tonic over the first and last ``_ENDS_SECONDS`` (module docstring).
+    """
+    if _rms(signal) < _SILENCE_RMS:
+        return None
+    power = np.square(magnitudes(signal, _CHROMA_FFT, _CHROMA_HOP))
+    freqs = np.asarray(np.fft.rfftfreq(_CHROMA_FFT, 1.0 / rate), dtype=np.float64)
+    top = min(_CHROMA_MAX_HZ, rate / 2.0)
+    in_band = power[:, (freqs >= _CHROMA_MIN_HZ) & (freqs <= top)].sum(axis=1)
+    loudest = float(in_band.max()) if in_band.size else 0.0
+    if loudest <= 0.0:
+        return None
+    power = power[in_band >= _CHROMA_FRAME_FLOOR * loudest]
+    bass = _shares(power, freqs, _CHROMA_MIN_HZ, _BASS_MAX_HZ)
+    chroma = _shares(power, freqs, _BASS_MAX_HZ, top).mean(axis=0) + bass.mean(axis=0)
+    if float(chroma.std()) <= 1e-12 * max(float(chroma.mean()), 1e-300):
+        return None
+    edge = max(1, round(_ENDS_SECONDS * rate / _CHROMA_HOP))
+    ends = np.concatenate((bass[:edge], bass[-edge:])).sum(axis=0)
+    ends = ends / ends.sum() if ends.sum() > 0.0 else ends
+    chroma_z = _zscore(chroma)
+    best_score, best_key = -math.inf, None
+    for mode, profile in (("major", _MAJOR_PROFILE), ("minor", _MINOR_PROFILE)):
+        for tonic in range(12):
+            correlation = float(np.dot(chroma_z, _zscore(np.roll(profile, tonic)))) / 12.0
+            score = correlation + _ENDS_WEIGHT * float(ends[tonic])
+            if score > best_score:
+                best_score, best_key = score, f"{_PITCH_NAMES[tonic]} {mode}"
+    return best_key
+
+
+def _rms(signal: FloatArray) -> float:
+    return math.sqrt(float(np.mean(np.square(signal)))) if signal.size else 0.0
