@@ -16,7 +16,7 @@ import math
 import numpy as np
 import pretty_midi
 
-from dgx_music.engines.symbolic.prompt import INSTRUMENT_HINTS, SHARP_NAMES, MusicalIntent
+from dgx_music.engines.symbolic.prompt import GENRES, INSTRUMENT_HINTS, SHARP_NAMES, MusicalIntent
 from dgx_music.engines.symbolic.styles import (
     CHH,
     CLAP,
@@ -167,7 +167,8 @@ class _Score:
         plan: list[int],
         rng: np.random.Generator,
     ) -> None:
-        self.style = STYLES[intent.genre]
+        profile = GENRES[intent.genre]
+        self.style = STYLES[intent.genre].at_tempo(intent.bpm, profile.bpm_low, profile.bpm_high)
         self.step_s = 60.0 / intent.bpm / 4
         self.duration = duration
         self.form = form
@@ -240,6 +241,8 @@ class _Score:
         if fill:
             big = self.section_end(bar)
             for k, step in enumerate(range(12, 16)):
+                if style.eighths and step % 2:
+                    continue
                 note = style.fill[k] if big else SNARE
                 self.add(inst, note, base + step, 1, 70 + 10 * k)
         starts = bar == 0 or self.form[bar - 1] != label
