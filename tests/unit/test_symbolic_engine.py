@@ -285,6 +285,17 @@ def test_bars_give_exactly_that_many_bars(engine: SymbolicEngine, bars: int, bpm
     assert result.notes["interpretation"]["length"]["source"] == "request"
 
 
+def test_bars_named_in_the_prompt_set_the_length_unless_the_request_does(
+    engine: SymbolicEngine,
+) -> None:
+    from_prompt = _run(engine, prompt="house, 120 bpm, 2 bars", duration=9.0)
+    assert from_prompt.mix.frames == round(2 * 2.0 * RATE)
+    assert from_prompt.notes["interpretation"]["length"]["source"] == "prompt"
+    assert from_prompt.notes["interpretation"]["bars"]["matched"] == "2 bars"
+    from_request = _run(engine, prompt="house, 120 bpm, 2 bars", bars=1)
+    assert from_request.mix.frames == round(2.0 * RATE)
+
+
 def test_too_many_bars_is_a_clear_error(engine: SymbolicEngine) -> None:
     request = GenerationRequest(prompt="ambient", bars=512, bpm=60.0, seed=1)
     with pytest.raises(EngineError, match=r"512 bars at 60 bpm .* at most 600 s"):

@@ -43,10 +43,15 @@ class Length:
     loop: bool
 
 
-def plan_length(request: GenerationRequest, bpm: float, sample_rate: int) -> Length:
-    """Bars are exact at the tempo, so a producer's 8-bar loop drops onto their grid unchanged."""
+def plan_length(
+    request: GenerationRequest, bpm: float, sample_rate: int, prompt_bars: int | None = None
+) -> Length:
+    """Bars are exact at the tempo, so a producer's 8-bar loop drops onto their grid unchanged.
+
+    The request's ``bars`` beats bars named in the prompt ("16 bars"), which beat ``duration``.
+    """
     bar_s = 4 * 60.0 / bpm
-    bars = request.bars
+    bars = request.bars if request.bars is not None else prompt_bars
     if bars is None and request.loop:
         bars = max(1, round(request.duration / bar_s))
     if bars is None:
@@ -60,9 +65,13 @@ def plan_length(request: GenerationRequest, bpm: float, sample_rate: int) -> Len
     return Length(seconds, round(bars * 4 * 60.0 / bpm * sample_rate), bars, request.loop)
 
 
-def _length_info(request: GenerationRequest, length: Length) -> dict[str, Any]:
+def _length_info(
+    request: GenerationRequest, length: Length, prompt_bars: int | None
+) -> dict[str, Any]:
     if request.bars is not None:
         source = "request"
+    elif prompt_bars is not None:
+        source = "prompt"
     elif length.bars is not None:
         source = "loop: duration rounded to whole bars"
     else:
@@ -118,7 +127,7 @@ class SymbolicEngine:
         check()
         on_progress("composing", 0.0)
         intent = resolve_intent(request)
-        length = plan_length(request, intent.bpm, self.sample_rate)
+        length = plan_length(request, intent.bpm, self.sample_rate, intent.bars)
         midi = compose(intent, length.seconds, request.seed or 0, loop=length.loop)
         midi_file = io.BytesIO()
         midi.write(midi_file)
@@ -141,7 +150,7 @@ class SymbolicEngine:
         on_progress("rendering", 1.0)
         interpretation = {
             **intent.interpretation,
-            "length": _length_info(request, length),
+            "length": _length_info(request, length, intent.bars),
             "loop": {"value": length.loop, "source": "request" if request.loop else "default"},
         }
         notes = {

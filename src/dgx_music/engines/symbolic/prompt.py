@@ -145,6 +145,8 @@ class MusicalIntent:
     genre: str
     instruments: tuple[str, ...] = ()
     drums: bool = True
+    bars: int | None = None
+    """Length the prompt asked for in 4/4 bars ("16 bars"), if any."""
     interpretation: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -263,6 +265,17 @@ def unused_words(lower: str, used: list[str]) -> list[str]:
     return list(dict.fromkeys(w for w in words if w not in spent and w not in _FILLER))
 
 
+_BARS = re.compile(r"\b(\d{1,3})[\s-]*bars?\b")
+MAX_BARS = 512
+
+
+def _parse_bars(lower: str) -> tuple[int | None, str | None]:
+    match = _BARS.search(lower)
+    if match is None or not 1 <= int(match.group(1)) <= MAX_BARS:
+        return None, None
+    return int(match.group(1)), match.group(0)
+
+
 def parse_prompt(text: str) -> MusicalIntent:
     """Read tempo, key, mood, genre and instrument hints; default the rest and say so."""
     text = " ".join(text.split())
@@ -296,9 +309,10 @@ def parse_prompt(text: str) -> MusicalIntent:
         hint for hint in instruments if not any(hint != o and hint in o for o in instruments)
     )
     no_drums = NO_DRUMS.search(lower)
+    bars, bars_match = _parse_bars(lower)
     used = [m.group(0) for _, pattern in _GENRE_PATTERNS if (m := re.search(pattern, lower))]
     used += [str(info.get("matched") or "") for info in (tempo_info, key_info)]
-    used += [*mood_words, *instruments, no_drums.group(0) if no_drums else ""]
+    used += [*mood_words, *instruments, no_drums.group(0) if no_drums else "", bars_match or ""]
     defaulted = [
         name
         for name, info in (("genre", genre_info), ("tempo", tempo_info), ("key", key_info))
@@ -326,6 +340,8 @@ def parse_prompt(text: str) -> MusicalIntent:
             len(defaulted) == 3 and not mood_words and not instruments and not no_drums
         ),
     }
+    if bars is not None:
+        interpretation["bars"] = {"value": bars, "source": "prompt", "matched": bars_match}
     return MusicalIntent(
         bpm=bpm,
         key_root=root,
@@ -333,5 +349,6 @@ def parse_prompt(text: str) -> MusicalIntent:
         genre=genre,
         instruments=instruments,
         drums=not no_drums,
+        bars=bars,
         interpretation=interpretation,
     )
