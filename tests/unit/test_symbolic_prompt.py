@@ -112,7 +112,7 @@ def test_tempo_words_pick_the_ends_of_the_genre_range() -> None:
 def test_most_specific_genre_wins_and_others_are_noted() -> None:
     intent = parse_prompt("lofi hip hop with jazz chords")
     assert intent.genre == "lofi hip hop"
-    assert intent.interpretation["genre"]["also_mentioned"] == ["boom bap", "jazz"]
+    assert intent.interpretation["genre"]["also_mentioned"] == ["jazz"]  # not "hip hop" again
 
 
 @pytest.mark.parametrize("genre", sorted(GENRES))
@@ -208,3 +208,12 @@ def test_words_that_drove_nothing_are_listed() -> None:
     assert info.interpretation["unused_words"] == ["chill", "cat", "purring"]
     assert parse_prompt("qwerty zxcv").interpretation["unused_words"] == ["qwerty", "zxcv"]
     assert parse_prompt("dark techno at 128BPM in D minor").interpretation["unused_words"] == []
+
+
+def test_hip_hop_inside_lofi_hip_hop_is_not_a_second_genre() -> None:
+    info = parse_prompt("lofi hip hop, dusty piano").interpretation
+    assert info["genre"]["matched"] == "lofi hip hop" and info["ignored"] == []
+    assert "hip" not in info["unused_words"]
+    mixed = parse_prompt("lofi beat with hip hop drums").interpretation
+    assert mixed["genre"]["value"] == "lofi hip hop"
+    assert mixed["genre"]["also_mentioned"] == ["boom bap"]

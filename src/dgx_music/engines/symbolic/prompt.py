@@ -51,7 +51,7 @@ DEFAULT_GENRE = "pop"
 
 # Most specific first: "lofi hip hop" must win over the plain "hip hop" of boom bap.
 _GENRE_PATTERNS: tuple[tuple[str, str], ...] = (
-    ("lofi hip hop", r"lo-?\s?fi|chill\s?hop|study beats?"),
+    ("lofi hip hop", r"lo-?\s?fi(?:[\s-]+hip[\s-]?hop)?|chill\s?hop|study beats?"),
     ("drum and bass", r"drum\s?(?:and|&|n|'n'|n')\s?bass|\bdnb\b|\bd&b\b|\bjungle\b|liquid funk"),
     ("synthwave", r"synth\s?wave|retro\s?wave|outrun|vaporwave|\b80s\b|eighties"),
     ("trance", r"\btrance\b"),
@@ -179,10 +179,15 @@ def _find_words(text: str, words: tuple[str, ...]) -> list[str]:
 
 def _parse_genre(lower: str) -> tuple[str, dict[str, Any]]:
     found: list[tuple[str, str]] = []
+    taken: list[tuple[int, int]] = []  # "hip hop" inside "lofi hip hop" is not a second genre
     for genre, pattern in _GENRE_PATTERNS:
-        match = re.search(pattern, lower)
-        if match and genre not in (g for g, _ in found):
+        for match in re.finditer(pattern, lower):
+            start, end = match.span()
+            if any(start < t_end and t_start < end for t_start, t_end in taken):
+                continue
+            taken.append((start, end))
             found.append((genre, match.group(0)))
+            break
     if not found:
         return DEFAULT_GENRE, {"value": DEFAULT_GENRE, "source": "default", "matched": None}
     genre, matched = found[0]
