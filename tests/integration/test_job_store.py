@@ -37,7 +37,8 @@ def test_claim_takes_highest_priority_then_oldest(store: JobStore) -> None:
     low = store.submit([request("first")], max_attempts=3)[0]
     store.submit([request("second")], max_attempts=3)
     urgent = store.submit([request("urgent")], max_attempts=3, priority=5)[0]
-    assert store.claim("w1", 30).id == urgent.id  # type: ignore[union-attr]
+    first = store.claim("w1", 30)
+    assert first is not None and first.id == urgent.id
     claimed = store.claim("w1", 30)
     assert claimed is not None and claimed.id == low.id
     assert claimed.status is JobStatus.RUNNING and claimed.attempts == 1

@@ -138,16 +138,15 @@ def _finish(
     from dgx_music.domain import JobStatus
     from dgx_music.library import copy_atomic
 
-    typed_jobs = jobs
     console = Console()
     if no_wait:
         if json_output:
-            print_json([job_dict(job) for job in typed_jobs])
+            print_json([job_dict(job) for job in jobs])
         else:
-            for job in typed_jobs:
+            for job in jobs:
                 typer.echo(f"queued job {job.id}")
         return
-    finals = run_and_watch(service, typed_jobs, show_progress=not json_output)
+    finals = run_and_watch(service, jobs, show_progress=not json_output)
     results = []
     failed = False
     root = str(service.library.root)
