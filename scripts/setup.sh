@@ -28,6 +28,11 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing dgx-music into $VENV"
   [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
   "$VENV/bin/python" -m pip install -q --upgrade pip
-  "$VENV/bin/python" -m pip install -q -e ".[dev]"
+  # torch first and pinned, so that the musicgen extra's range does not pull another build.
+  # On a CUDA box pick the wheel for its CUDA with TORCH_INDEX_URL (see the README).
+  torch_args=("${TORCH_SPEC:-torch==2.13.0}")
+  if [ -n "${TORCH_INDEX_URL:-}" ]; then torch_args+=(--index-url "$TORCH_INDEX_URL"); fi
+  "$VENV/bin/python" -m pip install -q "${torch_args[@]}"
+  "$VENV/bin/python" -m pip install -q -e ".[dev,musicgen]"
   touch "$stamp"
 fi

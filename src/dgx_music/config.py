@@ -52,7 +52,9 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL (default SQLite file in data_dir)"
     )
-    default_engine: str = Field(default="symbolic", min_length=1)
+    default_engine: str = Field(
+        default="auto", min_length=1, description="auto: musicgen when its weights are on disk"
+    )
     default_duration: float = Field(default=30.0, gt=0, le=3600, description="seconds")
     output_format: str = Field(default="wav", pattern="^(wav|flac)$")
     bit_depth: str = Field(default="24", pattern="^(16|24|32f)$")
@@ -61,6 +63,30 @@ class Settings(BaseSettings):
     fade_in: float = Field(default=0.01, ge=0, le=10, description="seconds")
     fade_out: float = Field(default=0.5, ge=0, le=30, description="seconds")
     soundfont: Path | None = Field(default=None, description="SF2/SF3 for the symbolic engine")
+    musicgen_model: str = Field(
+        default="facebook/musicgen-small",
+        min_length=1,
+        description="Hugging Face model id or a local checkpoint directory",
+    )
+    models_dir: Path | None = Field(
+        default=None, description="Hugging Face cache for model weights (default: HF_HUB_CACHE)"
+    )
+    musicgen_device: str = Field(default="auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$")
+    musicgen_dtype: str = Field(default="auto", pattern="^(auto|float32|float16|bfloat16)$")
+    musicgen_quantize: str = Field(
+        default="none",
+        pattern="^(none|int8)$",
+        description="int8: EXPERIMENTAL, lossy dynamic quantisation of Linear layers (CPU only)",
+    )
+    musicgen_idle_unload: float = Field(
+        default=600.0, ge=0, le=86_400, description="seconds idle before the model is unloaded"
+    )
+    musicgen_context: float = Field(
+        default=10.0, gt=0, le=25, description="seconds kept as the prompt of the next window"
+    )
+    musicgen_max_batch: int = Field(
+        default=4, ge=1, le=64, description="prompts decoded together in one forward pass"
+    )
     engine_plugins: dict[str, str] = Field(
         default_factory=dict, description="extra engines: name → 'module:Class'"
     )

@@ -79,6 +79,16 @@ class GenerationRequest(BaseModel):
     )
     loop: bool = Field(default=False, description="seamless loop of whole bars")
     instruments: tuple[str, ...] | None = Field(default=None, max_length=16)
+    continue_from: str | None = Field(
+        default=None,
+        max_length=4096,
+        description="library track id or audio file whose end this clip continues",
+    )
+    melody: str | None = Field(
+        default=None,
+        max_length=4096,
+        description="library track id or audio file whose melody conditions a melody model",
+    )
     output_format: OutputFormat = "wav"
     bit_depth: BitDepth = "24"
     loudness_lufs: float = Field(default=-16.0, ge=-40, le=-5, description="integrated LUFS")

@@ -13,6 +13,7 @@ import shlex
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -104,19 +105,71 @@ class Outcome:
 
 def run_job(service: GenerationService, job: Job, owner: str, watch: LeaseWatch) -> Outcome:
     """Execute a job this worker has claimed; never raises for a failure of the job itself."""
+    return run_jobs(service, [job], owner, [watch])[0]
+
+
+def run_jobs(
+    service: GenerationService, jobs: Sequence[Job], owner: str, watches: Sequence[LeaseWatch]
+) -> list[Outcome]:
+    """Execute claimed jobs; several (equal engine, model, length, sampling) share one pass.
+
+    Generation stops for all of them when any is cancelled or this worker shuts down: the
+    cancelled job ends cancelled, the others go back to the queue (attempt not counted).
+    """
+    engine = service.engines.get(jobs[0].request.engine)
+    try:
+        requests = [service.resolve_audio_inputs(job.request) for job in jobs]
+        for watch in watches:
+            watch.report("generating", 0.0)
+        if len(jobs) == 1:
+            results = [
+                engine.generate(requests[0], watches[0].engine_progress, watches[0].should_cancel)
+            ]
+        else:
+
+            def progress(stage: str, fraction: float) -> None:
+                for watch in watches:
+                    watch.engine_progress(stage, fraction)
+
+            def cancelled() -> bool:
+                return any([watch.should_cancel() for watch in watches])  # ask every lease
+
+            results = engine.generate_batch(requests, progress, cancelled)  # type: ignore[attr-defined]
+    except (GenerationCancelled, LeaseLost):
+        return [_stop(service, job, owner, watch) for job, watch in zip(jobs, watches, strict=True)]
+    except Exception as exc:
+        return [_fail(service, job, owner, exc) for job in jobs]
+    return [
+        _deliver(service, job, owner, watch, result.engine or engine.name, result)
+        for job, watch, result in zip(jobs, watches, results, strict=True)
+    ]
+
+
+def _fail(service: GenerationService, job: Job, owner: str, exc: Exception) -> Outcome:
+    message = f"{type(exc).__name__}: {exc}"
+    # The reason goes on the job; the traceback only when an operator asks for DEBUG logs.
+    log.error("job %s failed: %s", job.id, message, exc_info=log.isEnabledFor(logging.DEBUG))
+    service.jobs.finish(job.id, owner, JobStatus.FAILED, error=message)
+    return Outcome(JobStatus.FAILED, error=message)
+
+
+def _deliver(
+    service: GenerationService,
+    job: Job,
+    owner: str,
+    watch: LeaseWatch,
+    engine_name: str,
+    result: GenerationResult,
+) -> Outcome:
     staged = StagedFiles()
     try:
-        track = _produce(service, job, owner, watch, staged)
+        track = _finish_audio(service, job, owner, watch, engine_name, result, staged)
     except (GenerationCancelled, LeaseLost):
         staged.discard()
         return _stop(service, job, owner, watch)
     except Exception as exc:
         staged.discard()
-        message = f"{type(exc).__name__}: {exc}"
-        # The reason goes on the job; the traceback only when an operator asks for DEBUG logs.
-        log.error("job %s failed: %s", job.id, message, exc_info=log.isEnabledFor(logging.DEBUG))
-        service.jobs.finish(job.id, owner, JobStatus.FAILED, error=message)
-        return Outcome(JobStatus.FAILED, error=message)
+        return _fail(service, job, owner, exc)
     return Outcome(JobStatus.COMPLETED, track=track)
 
 
@@ -127,19 +180,22 @@ def _stop(service: GenerationService, job: Job, owner: str, watch: LeaseWatch) -
         service.jobs.finish(job.id, owner, JobStatus.CANCELLED, error="cancelled on request")
         return Outcome(JobStatus.CANCELLED)
     service.jobs.release(job.id, owner)
-    return Outcome(None, error="released at shutdown")
+    return Outcome(None, error="released")
 
 
-def _produce(
-    service: GenerationService, job: Job, owner: str, watch: LeaseWatch, staged: StagedFiles
+def _finish_audio(
+    service: GenerationService,
+    job: Job,
+    owner: str,
+    watch: LeaseWatch,
+    engine_name: str,
+    result: GenerationResult,
+    staged: StagedFiles,
 ) -> Track:
     from dgx_music.audio import analyse, apply_fades, normalise_loudness
 
     request, settings = job.request, service.settings
-    engine = service.engines.get(request.engine)
-    watch.report("generating", 0.0)
-    result = engine.generate(request, watch.engine_progress, watch.should_cancel)
-    service.jobs.set_notes(job.id, owner, engine.name, result.notes)
+    service.jobs.set_notes(job.id, owner, engine_name, result.notes)
     _raise_if_stopping(watch)
 
     watch.report("post-processing", 0.0)
@@ -163,7 +219,7 @@ def _produce(
     track = _stage_files(
         service,
         job=job,
-        engine_name=engine.name,
+        engine_name=engine_name,
         result=result,
         mix=loud.clip,
         stems=stems,
@@ -235,7 +291,7 @@ def _stage_files(
         sha256=sha256_file(staging_mix),
         prompt=request.prompt,
         engine=engine_name,
-        model=request.model,
+        model=request.model or result.notes.get("model"),
         seed=job.seed if job.seed is not None else 0,
         created_at=created,
         stems=stem_paths,
@@ -248,7 +304,7 @@ def _stage_files(
         "engine": engine_name,
         "engine_notes": result.notes,
         "track": track_values(track),
-        "regenerate": regenerate_command(request, track.seed),
+        "regenerate": regenerate_command(request, track.seed, engine_name),
     }
     sidecar_path = library.absolute(sidecar_of(relative))
     sidecar_json = json.dumps(to_jsonable(sidecar), indent=2, allow_nan=False)
@@ -256,9 +312,12 @@ def _stage_files(
     return track
 
 
-def regenerate_command(request: GenerationRequest, seed: int) -> str:
-    """The CLI line that makes this clip again (same engine, parameters and seed)."""
-    words = ["dgx-music", "generate", shlex.quote(request.prompt), "--engine", request.engine]
+def regenerate_command(request: GenerationRequest, seed: int, engine: str | None = None) -> str:
+    """The CLI line that makes this clip again (the engine that ran, parameters and seed)."""
+    words = ["dgx-music", "generate", shlex.quote(request.prompt)]
+    words += ["--engine", engine or request.engine]
+    if request.model is not None:
+        words += ["--model", shlex.quote(request.model)]
     words += ["--duration", f"{request.duration:g}", "--seed", str(seed)]
     words += ["--format", request.output_format, "--bit-depth", request.bit_depth]
     words += [
@@ -277,4 +336,16 @@ def regenerate_command(request: GenerationRequest, seed: int) -> str:
         words.append("--loop")
     for instrument in request.instruments or ():
         words += ["--instrument", shlex.quote(instrument)]
+    for option, value in (
+        ("--temperature", request.temperature),
+        ("--top-k", request.top_k),
+        ("--top-p", request.top_p),
+        ("--guidance", request.guidance_scale),
+    ):
+        if value is not None:
+            words += [option, f"{value:g}"]
+    if request.continue_from is not None:
+        words += ["--continue", shlex.quote(request.continue_from)]
+    if request.melody is not None:
+        words += ["--melody", shlex.quote(request.melody)]
     return " ".join(words)

@@ -16,14 +16,19 @@ from pydantic import ValidationError
 
 from dgx_music.config import Settings
 from dgx_music.domain import GenerationRequest, Job, Track
+from dgx_music.engines.base import EngineError
 from dgx_music.engines.registry import EngineRegistry, UnknownEngine
 from dgx_music.library import Library
 from dgx_music.storage.database import Database
 from dgx_music.storage.jobs import JobStore
 from dgx_music.storage.tracks import TrackRepository
 
-CONTROLS = ("bpm", "key", "bars", "loop", "instruments")
+CONTROLS = ("bpm", "key", "bars", "loop", "instruments", "continue_from", "melody")
 """Musical controls an engine must declare in its capabilities before a request may use them."""
+
+
+AUDIO_INPUTS = ("continue_from", "melody")
+"""Request fields naming audio: a library track id (or unique prefix) or a file path."""
 
 
 class InvalidRequest(ValueError):
@@ -64,6 +69,9 @@ class GenerationService:
             "true_peak_dbtp": self.settings.true_peak_dbtp,
         }
         values.update({key: value for key, value in params.items() if value is not None})
+        for name in AUDIO_INPUTS:
+            if values.get(name) is not None:
+                values[name] = self._audio_reference(name, str(values[name]))
         limit = self.settings.max_prompt_length
         if len(prompt) > limit:
             raise InvalidRequest(f"prompt is {len(prompt)} characters; the limit is {limit}")
@@ -76,17 +84,54 @@ class GenerationService:
         self._check_engine_limits(request)
         return request
 
+    def _audio_reference(self, field: str, reference: str) -> str:
+        """A file becomes its absolute path, a track its full id; anything else is an error."""
+        from pathlib import Path
+
+        from dgx_music.storage.tracks import TrackNotFound
+
+        path = Path(reference).expanduser()
+        if path.is_file():
+            return str(path.resolve())
+        try:
+            return self.tracks.get(reference).id
+        except TrackNotFound:
+            raise InvalidRequest(
+                f"{field}: {reference!r} is neither an audio file nor a track in the library"
+            ) from None
+
+    def resolve_audio_inputs(self, request: GenerationRequest) -> GenerationRequest:
+        """The request with track ids replaced by their files' paths, for the engine."""
+        from pathlib import Path
+
+        updates = {}
+        for name in AUDIO_INPUTS:
+            reference = getattr(request, name)
+            if reference is not None and not Path(reference).is_absolute():
+                track = self.tracks.get(reference)
+                updates[name] = str(self.library.absolute(track.path))
+        return request.model_copy(update=updates) if updates else request
+
     def _check_engine_limits(self, request: GenerationRequest) -> None:
         try:
             engine = self.engines.get(request.engine)
         except UnknownEngine as exc:
             raise InvalidRequest(str(exc)) from None
+        choose = getattr(engine, "choose", None)
+        if choose is not None:  # auto: check against the engine it would pick
+            engine = choose(request)[0]
+        validate = getattr(engine, "validate", None)
+        if validate is not None:
+            try:
+                validate(request)
+            except EngineError as exc:
+                raise InvalidRequest(str(exc)) from None
         capabilities = engine.capabilities()
         asked = {name for name in CONTROLS if getattr(request, name) not in (None, False)}
         unsupported = sorted(asked - capabilities.controls)
         if unsupported:
             raise InvalidRequest(
-                f"the {request.engine} engine does not take {', '.join(unsupported)}; "
+                f"the {engine.name} engine does not take {', '.join(unsupported)}; "
                 "describe it in the prompt instead"
             )
         if request.bars is not None and request.bpm is not None:
@@ -94,13 +139,13 @@ class GenerationService:
             if seconds > capabilities.max_duration:
                 raise InvalidRequest(
                     f"{request.bars} bars at {request.bpm:g} BPM last {seconds:.0f} s; the "
-                    f"{request.engine} engine's limit is {capabilities.max_duration:g} s"
+                    f"{engine.name} engine's limit is {capabilities.max_duration:g} s"
                 )
         elif request.bars is None and not (
             capabilities.min_duration <= request.duration <= capabilities.max_duration
         ):
             raise InvalidRequest(
-                f"duration {request.duration:g} s is outside the {request.engine} engine's range "
+                f"duration {request.duration:g} s is outside the {engine.name} engine's range "
                 f"{capabilities.min_duration:g}–{capabilities.max_duration:g} s"
             )
         if (
@@ -109,7 +154,7 @@ class GenerationService:
             and (request.model not in capabilities.models)
         ):
             raise InvalidRequest(
-                f"unknown model {request.model!r} for engine {request.engine}; "
+                f"unknown model {request.model!r} for engine {engine.name}; "
                 f"available: {', '.join(capabilities.models)}"
             )
 

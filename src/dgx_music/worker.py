@@ -12,9 +12,10 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Sequence
 
-from dgx_music.domain import Job
-from dgx_music.runner import LeaseWatch, Outcome, run_job
+from dgx_music.domain import Job, JobStatus
+from dgx_music.runner import LeaseWatch, Outcome, run_jobs
 from dgx_music.service import GenerationService
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ class Worker:
         self.service = service
         self.name = name or worker_name()
         self._stopping = threading.Event()
-        self._current: LeaseWatch | None = None
+        self._current: list[LeaseWatch] = []
 
     @property
     def stopping(self) -> bool:
@@ -42,49 +43,91 @@ class Worker:
     def abort(self) -> None:
         """Stop the running job at its next step and give it back to the queue."""
         self._stopping.set()
-        watch = self._current
-        if watch is not None:
+        for watch in list(self._current):
             watch.shutdown.set()
 
-    def claim_and_run(self, job_id: str | None = None) -> Outcome | None:
-        """Run one job (the next in the queue, or ``job_id``); None when there was none."""
+    def claim_and_run(
+        self, job_id: str | None = None, mates: Sequence[str] | None = None
+    ) -> list[Outcome] | None:
+        """Run the next job (or ``job_id``), sharing its pass with compatible queued jobs
+        (only those in ``mates`` when given); None when there was nothing to claim."""
         settings = self.service.settings
         job = self.service.jobs.claim(self.name, settings.lease_seconds, job_id=job_id)
         if job is None:
             return None
-        return self.run_claimed(job)
+        return self.run_claimed([job, *self._claim_mates(job, mates)])
 
-    def run_claimed(self, job: Job) -> Outcome:
-        watch = LeaseWatch(self.service, job, self.name)
-        self._current = watch
+    def _claim_mates(self, job: Job, mates: Sequence[str] | None) -> list[Job]:
+        """Queued jobs that can join ``job``'s forward pass: same engine and batch key."""
+        engines = self.service.engines
+        try:
+            engine = engines.get(job.request.engine)
+        except Exception:  # an unknown engine fails in run_claimed, with the job's own error
+            return []
+        key_of = getattr(engine, "batch_key", None)
+        limit = self.service.settings.musicgen_max_batch - 1
+        if key_of is None or limit <= 0 or not hasattr(engine, "generate_batch"):
+            return []
+        key = key_of(job.request)
+        if key is None:
+            return []
+        queued = self.service.jobs.list(status=JobStatus.QUEUED, limit=500)
+        candidates = sorted(
+            (
+                other
+                for other in queued
+                if (mates is None or other.id in mates)
+                and other.request.engine == job.request.engine
+                and key_of(other.request) == key
+            ),
+            key=lambda other: (-other.priority, other.created_at),
+        )
+        claimed: list[Job] = []
+        for other in candidates:
+            if len(claimed) >= limit:
+                break
+            taken = self.service.jobs.claim(
+                self.name, self.service.settings.lease_seconds, job_id=other.id
+            )
+            if taken is not None:
+                claimed.append(taken)
+        return claimed
+
+    def run_claimed(self, jobs: list[Job]) -> list[Outcome]:
+        watches = [LeaseWatch(self.service, job, self.name) for job in jobs]
+        self._current = watches
         done = threading.Event()
-        beat = threading.Thread(target=self._heartbeat, args=(watch, done), daemon=True)
+        beat = threading.Thread(target=self._heartbeat, args=(watches, done), daemon=True)
         beat.start()
         try:
-            log.info("worker %s running job %s (attempt %d)", self.name, job.id, job.attempts)
-            return run_job(self.service, job, self.name, watch)
+            for job in jobs:
+                log.info("worker %s running job %s (attempt %d)", self.name, job.id, job.attempts)
+            if len(jobs) > 1:
+                log.info("worker %s: %d jobs share one pass", self.name, len(jobs))
+            return run_jobs(self.service, jobs, self.name, watches)
         finally:
             done.set()
             beat.join()
-            self._current = None
+            self._current = []
 
-    def _heartbeat(self, watch: LeaseWatch, done: threading.Event) -> None:
+    def _heartbeat(self, watches: list[LeaseWatch], done: threading.Event) -> None:
         interval = self.service.settings.heartbeat_seconds
         while not done.wait(interval):
-            try:
-                watch.refresh()
-            except Exception:  # a busy database must not kill the job; the next beat retries
-                log.exception("heartbeat failed")
+            for watch in watches:
+                try:
+                    watch.refresh()
+                except Exception:  # a busy database must not kill the job; the next beat retries
+                    log.exception("heartbeat failed")
 
     def run_forever(self, max_jobs: int | None = None, until_idle: bool = False) -> int:
         """Claim and run jobs until stopped; returns how many jobs it ran."""
         ran = 0
         while not self._stopping.is_set() and (max_jobs is None or ran < max_jobs):
-            outcome = self.claim_and_run()
-            if outcome is None:
+            outcomes = self.claim_and_run()
+            if outcomes is None:
                 if until_idle:
                     break
                 self._stopping.wait(self.service.settings.poll_interval)
                 continue
-            ran += 1
+            ran += len(outcomes)
         return ran

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dgx_music.cli import records
+from dgx_music.cli import models, records
 from dgx_music.cli.context import EXIT_JOB_FAILED, fail, open_service, user_errors
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ app.add_typer(records.jobs_app, name="jobs")
 app.add_typer(records.tracks_app, name="tracks")
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+models.register(app)
 
 
 class AudioFormat(enum.StrEnum):
@@ -43,7 +44,14 @@ class BitDepth(enum.StrEnum):
     float32 = "32f"
 
 
-EngineOpt = Annotated[str | None, typer.Option("--engine", "-e", help="symbolic, or a plugin")]
+EngineOpt = Annotated[
+    str | None,
+    typer.Option("--engine", "-e", help="auto (default), musicgen, symbolic, or a plugin"),
+]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option("--model", "-m", help="MusicGen model: facebook/musicgen-small, …, or a dir"),
+]
 DurationOpt = Annotated[float | None, typer.Option("--duration", "-d", help="seconds")]
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="fix for a repeatable clip")]
 FormatOpt = Annotated[AudioFormat | None, typer.Option("--format", "-f")]
@@ -72,6 +80,23 @@ def generate(
     instrument: Annotated[
         list[str] | None, typer.Option("--instrument", "-i", help="repeat: -i rhodes -i 808")
     ] = None,
+    model: ModelOpt = None,
+    temperature: Annotated[
+        float | None, typer.Option("--temperature", help="sampling temperature")
+    ] = None,
+    top_k: Annotated[
+        int | None, typer.Option("--top-k", help="sample among the k likeliest")
+    ] = None,
+    top_p: Annotated[float | None, typer.Option("--top-p", help="nucleus sampling, 0–1")] = None,
+    guidance: Annotated[
+        float | None, typer.Option("--guidance", help="classifier-free guidance scale")
+    ] = None,
+    continue_from: Annotated[
+        str | None, typer.Option("--continue", help="audio file or track id to continue")
+    ] = None,
+    melody: Annotated[
+        str | None, typer.Option("--melody", help="audio file or track id (melody models)")
+    ] = None,
     priority: PriorityOpt = 0,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="also copy the clip here")] = None,
     no_wait: NoWaitOpt = False,
@@ -95,6 +120,13 @@ def generate(
             bars=bars,
             loop=loop or None,
             instruments=tuple(instrument) if instrument else None,
+            model=model,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            guidance_scale=guidance,
+            continue_from=continue_from,
+            melody=melody,
         )
         jobs = service.submit([request], priority=priority).jobs
         _finish(service, jobs, no_wait, json_output, out)
@@ -104,6 +136,7 @@ def generate(
 def batch(
     file: Annotated[Path, typer.Argument(help="one prompt a line, or JSON lines with parameters")],
     engine: EngineOpt = None,
+    model: ModelOpt = None,
     duration: DurationOpt = None,
     format: FormatOpt = None,
     bit_depth: BitDepthOpt = None,
@@ -117,6 +150,7 @@ def batch(
     with open_service() as service:
         defaults = {
             "engine": engine,
+            "model": model,
             "duration": duration,
             "output_format": format.value if format else None,
             "bit_depth": bit_depth.value if bit_depth else None,
@@ -159,7 +193,9 @@ def _finish(
             if out is not None:
                 entry["copied_to"] = str(copy_atomic(absolute, out))
             if not json_output:
-                print_track(console, track, str(absolute), job.notes.get("interpretation"))
+                print_track(
+                    console, track, str(absolute), job.notes.get("interpretation"), job.notes
+                )
                 if out is not None:
                     console.print(f"copied to {entry['copied_to']}")
         else:
@@ -202,6 +238,9 @@ def analyze(
 def worker(
     max_jobs: Annotated[int | None, typer.Option(help="exit after this many jobs")] = None,
     until_idle: Annotated[bool, typer.Option(help="exit when the queue is empty")] = False,
+    preload: Annotated[
+        bool, typer.Option(help="load the configured MusicGen model before the first job")
+    ] = False,
 ) -> None:
     """Claim and run queued jobs until stopped (SIGTERM: finish the job; twice: release it)."""
     import logging
@@ -214,6 +253,10 @@ def worker(
             level=service.settings.log_level, format="%(asctime)s %(levelname)s %(message)s"
         )
         runner = Worker(service)
+        if preload:
+            engine = service.engines.get("musicgen")
+            loaded = engine.preload()  # type: ignore[attr-defined]
+            logging.info("preloaded %s on %s", loaded.name, loaded.device)
         signals = {"count": 0}
 
         def on_signal(signum: int, _frame: object) -> None:

@@ -54,7 +54,11 @@ def measurements(
 
 
 def print_track(
-    console: Console, track: Track, absolute_path: str, interpretation: object = None
+    console: Console,
+    track: Track,
+    absolute_path: str,
+    interpretation: object = None,
+    notes: dict[str, Any] | None = None,
 ) -> None:
     rows = [("file", absolute_path), ("track", track.id), ("job", track.job_id)]
     rows += measurements(track.duration, track.bpm, track.key, track.lufs, track.true_peak)
@@ -62,8 +66,9 @@ def print_track(
         ("normalised by", track.loudness_method),
         ("format", f"{track.format}, {track.sample_rate} Hz, {track.channels} ch"),
         ("engine", f"{track.engine} (seed {track.seed})"),
-        ("prompt", track.prompt),
     ]
+    rows += engine_rows(track, notes or {})
+    rows.append(("prompt", track.prompt))
     if track.stems:
         folder = next(iter(track.stems.values())).rpartition("/")[0]
         rows.append(("stems", f"{', '.join(sorted(track.stems))} in {folder}/"))
@@ -71,6 +76,22 @@ def print_track(
         rows.append(("midi", track.midi_path))
     rows += interpretation_rows(interpretation)
     _print_rows(console, rows)
+
+
+def engine_rows(track: Track, notes: dict[str, Any]) -> list[tuple[str, str]]:
+    """Why ``auto`` picked the engine, and which model on which device made the clip."""
+    rows = []
+    choice = notes.get("engine_choice")
+    if isinstance(choice, dict):
+        rows.append(("chosen by auto", str(choice.get("reason", ""))))
+    if track.model:
+        where = ", ".join(
+            str(notes[key]) for key in ("device", "dtype") if notes.get(key) is not None
+        )
+        rows.append(("model", f"{track.model} ({where})" if where else track.model))
+    if notes.get("steps_per_second"):
+        rows.append(("decoding", f"{notes['decoding_steps']} steps, {notes['steps_per_second']}/s"))
+    return rows
 
 
 def print_analysis(console: Console, path: str, analysis: Analysis) -> None:

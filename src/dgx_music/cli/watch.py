@@ -39,7 +39,7 @@ def run_and_watch(service: GenerationService, jobs: list[Job], show_progress: bo
         for job_id in ids:
             if worker.stopping:
                 break
-            worker.claim_and_run(job_id)
+            worker.claim_and_run(job_id, mates=ids)
 
     thread = threading.Thread(target=work, name="dgx-music-inline-worker", daemon=True)
     thread.start()

@@ -46,6 +46,8 @@ class GenerationResult:
     """A standard MIDI file, when the engine composes symbolically."""
     notes: dict[str, Any] = field(default_factory=dict)
     """What the engine understood and chose (tempo, key, genre…), recorded on the job."""
+    engine: str | None = None
+    """The engine that really ran, when it differs from the one asked (``auto`` delegates)."""
 
 
 @runtime_checkable

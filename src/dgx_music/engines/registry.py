@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from dgx_music.config import Settings
 
 BUILTIN_ENGINES: dict[str, str] = {
+    "auto": "dgx_music.engines.auto:make_auto_engine",
+    "musicgen": "dgx_music.engines.registry:make_musicgen_engine",
     "symbolic": "dgx_music.engines.registry:make_symbolic_engine",
 }
 
@@ -28,6 +30,12 @@ def make_symbolic_engine(settings: Settings) -> Engine:
     from dgx_music.engines.symbolic import SymbolicEngine
 
     return SymbolicEngine(soundfont=settings.soundfont)
+
+
+def make_musicgen_engine(settings: Settings) -> Engine:
+    from dgx_music.engines.musicgen import MusicGenEngine
+
+    return MusicGenEngine(settings)
 
 
 class EngineRegistry:
@@ -52,7 +60,10 @@ class EngineRegistry:
             factory = getattr(importlib.import_module(module_name), attribute)
         except (ImportError, AttributeError) as exc:
             raise UnknownEngine(f"engine {name!r} cannot be loaded from {spec!r}: {exc}") from exc
-        engine = cast(Callable[["Settings"], Engine], factory)(self._settings)
+        if getattr(factory, "needs_registry", False):  # engines built from other engines
+            engine = factory(self._settings, self)
+        else:
+            engine = cast(Callable[["Settings"], Engine], factory)(self._settings)
         if not isinstance(engine, Engine):
             raise UnknownEngine(f"engine {name!r} from {spec!r} does not implement Engine")
         return engine
