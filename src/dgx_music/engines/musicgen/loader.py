@@ -98,7 +98,14 @@ def load_model(
     model_class = _model_class(config.model_type)
     try:
         model = model_class.from_pretrained(path, local_files_only=True, dtype=dtype)
-        processor = AutoProcessor.from_pretrained(path, local_files_only=True)  # type: ignore[no-untyped-call]
+        if config.model_type == "musicgen_melody":
+            # Its processor needs torchaudio (no build matches current torch); melody.py makes
+            # the chromagram itself and needs only the tokenizer.
+            from transformers import AutoTokenizer
+
+            processor = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        else:
+            processor = AutoProcessor.from_pretrained(path, local_files_only=True)  # type: ignore[no-untyped-call]
     except (OSError, ValueError) as exc:
         raise EngineError(f"cannot load the MusicGen checkpoint at {path}: {exc}") from exc
     model.eval()
@@ -109,9 +116,26 @@ def load_model(
         model.decoder = _quantize_int8(model.decoder)
         quantized = True
     model.to(device)
+    prepare_for_decoding(model, device, dtype, quantized)
     seconds = time.perf_counter() - started
     log.info("loaded %s on %s (%s) in %.1f s", name, device, dtype, seconds)
     return LoadedModel(name, path, model, processor, device, dtype, quantized, seconds)
+
+
+def prepare_for_decoding(
+    model: Any, device: torch.device, dtype: torch.dtype, quantized: bool = False
+) -> None:
+    """CPU fp32 decoders get oneDNN-packed weights for the step loop (see decoding.py)."""
+    from dgx_music.engines.musicgen.decoding import pack_decoder_weights
+
+    is_melody = "melody" in type(model).__name__.lower()  # stock generate: packing unused
+    if device.type == "cpu" and dtype == torch.float32 and not quantized and not is_melody:
+        try:
+            count = pack_decoder_weights(model)
+        except RuntimeError as exc:  # a torch build whose oneDNN refuses: the W @ xᵀ path
+            log.info("oneDNN weight packing unavailable (%s); using plain matmuls", exc)
+            return
+        log.debug("packed %d decoder weights for oneDNN", count)
 
 
 def _model_class(model_type: str) -> Any:
