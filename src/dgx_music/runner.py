@@ -304,7 +304,7 @@ def _stage_files(
         "engine": engine_name,
         "engine_notes": result.notes,
         "track": track_values(track),
-        "regenerate": regenerate_command(request, track.seed, engine_name),
+        "regenerate": regenerate_command(request, track.seed, engine_name, track.model),
     }
     sidecar_path = library.absolute(sidecar_of(relative))
     sidecar_json = json.dumps(to_jsonable(sidecar), indent=2, allow_nan=False)
@@ -312,12 +312,15 @@ def _stage_files(
     return track
 
 
-def regenerate_command(request: GenerationRequest, seed: int, engine: str | None = None) -> str:
-    """The CLI line that makes this clip again (the engine that ran, parameters and seed)."""
+def regenerate_command(
+    request: GenerationRequest, seed: int, engine: str | None = None, model: str | None = None
+) -> str:
+    """The CLI line that makes this clip again: the engine and model that ran, the parameters
+    and the seed (so a later change of defaults does not change the clip)."""
     words = ["dgx-music", "generate", shlex.quote(request.prompt)]
     words += ["--engine", engine or request.engine]
-    if request.model is not None:
-        words += ["--model", shlex.quote(request.model)]
+    if (model or request.model) is not None:
+        words += ["--model", shlex.quote(str(model or request.model))]
     words += ["--duration", f"{request.duration:g}", "--seed", str(seed)]
     words += ["--format", request.output_format, "--bit-depth", request.bit_depth]
     words += [
