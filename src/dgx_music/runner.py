@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dgx_music import __version__
 from dgx_music.domain import AudioClip, GenerationRequest, Job, JobStatus, Track
@@ -250,6 +250,7 @@ def _stage_files(
     staged: StagedFiles,
 ) -> Track:
     from dgx_music.audio import sha256_file, write_audio, write_bytes_atomic
+    from dgx_music.audio.riff import add_wav_metadata
 
     request = job.request
     library = service.library
@@ -259,21 +260,27 @@ def _stage_files(
     relative = f"{base}.{ext}"
     final = library.absolute(relative)
     final.parent.mkdir(parents=True, exist_ok=True)
-    write_audio(staged.add(final), mix, request.output_format, request.bit_depth)
+    staging_mix = staged.add(final)
+    write_audio(staging_mix, mix, request.output_format, request.bit_depth)
+    tags = _daw_tags(request, analysis, engine_name, job.seed)
+    if ext == "wav":
+        add_wav_metadata(staging_mix, **tags)
 
     stem_paths: dict[str, str] = {}
     for name, stem in stems.items():
         stem_relative = f"{base}.stems/{name}.{ext}"
         stem_final = library.absolute(stem_relative)
         stem_final.parent.mkdir(parents=True, exist_ok=True)
-        write_audio(staged.add(stem_final), stem, request.output_format, request.bit_depth)
+        staging_stem = staged.add(stem_final)
+        write_audio(staging_stem, stem, request.output_format, request.bit_depth)
+        if ext == "wav":
+            add_wav_metadata(staging_stem, **{**tags, "title": f"{request.prompt} ({name})"})
         stem_paths[name] = stem_relative
     midi_relative = None
     if result.midi is not None:
         midi_relative = f"{base}.mid"
         write_bytes_atomic(staged.add(library.absolute(midi_relative)), result.midi)
 
-    staging_mix = staged.moves[0][0]
     track = Track(
         id=str(uuid.uuid4()),
         job_id=job.id,
@@ -310,6 +317,27 @@ def _stage_files(
     sidecar_json = json.dumps(to_jsonable(sidecar), indent=2, allow_nan=False)
     write_bytes_atomic(staged.add(sidecar_path), sidecar_json.encode())
     return track
+
+
+def _daw_tags(
+    request: GenerationRequest, analysis: Analysis, engine: str, seed: int | None
+) -> dict[str, Any]:
+    """What a DAW reads from the WAV: tempo and root (ACID), loop points, title and comment.
+
+    The asked-for tempo and key win over the measured ones: they are what the clip was made to.
+    """
+    bpm = request.bpm if request.bpm is not None else analysis.bpm
+    key = request.key if request.key is not None else analysis.key
+    comment = f"{engine}, seed {seed}" + (f", {key}" if key else "")
+    return {
+        "bpm": bpm,
+        "key": key,
+        "beats": None,
+        "loop": request.loop,
+        "title": request.prompt,
+        "comment": comment,
+        "software": f"dgx-music {__version__}",
+    }
 
 
 def regenerate_command(
