@@ -168,3 +168,79 @@ def tracks_rm(track_id: IdArg, json_output: JsonOpt = False) -> None:
         print_json({"deleted": track.id, "path": track.path})
     else:
         typer.echo(f"deleted track {track.id} ({track.path})")
+
+
+@tracks_app.command("export")
+def tracks_export(
+    track_id: IdArg,
+    out: Annotated[str, typer.Option("--out", "-o", help="a file, or a directory to put it in")],
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format", "-f", help="wav, flac, mp3, ogg or opus (default: --out's suffix)"
+        ),
+    ] = None,
+    bit_depth: Annotated[
+        str | None, typer.Option("--bit-depth", help="16, 24 or 32f; wav/flac only")
+    ] = None,
+    sample_rate: Annotated[
+        int | None, typer.Option("--sample-rate", help="44100 or 48000 (default: the clip's)")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="overwrite an existing file")] = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """Write a copy of a clip in another format or sample rate; the library file is untouched.
+
+    Opus is always written at 48000 Hz (the only rate the codec runs at), resampling if needed.
+    """
+    from pathlib import Path
+
+    from dgx_music.audio.encode import (
+        EXTENSIONS,
+        EncodeError,
+        check_request,
+        export_file,
+        resolve_destination,
+    )
+    from dgx_music.audio.export import AudioFileError
+    from dgx_music.cli.context import fail
+    from dgx_music.cli.output import print_json
+
+    if fmt is None:
+        suffix = Path(out).suffix.lower()
+        fmt = next((name for name, ext in EXTENSIONS.items() if ext == suffix), None)
+        if fmt is None:
+            fail("pass --format (wav, flac, mp3, ogg or opus)")
+    fmt = fmt.lower()
+    try:
+        check_request(fmt, bit_depth, sample_rate)
+    except EncodeError as exc:
+        fail(str(exc))
+    with open_service() as service:
+        track = service.tracks.get(track_id)
+        source = service.library.absolute(track.path)
+    try:
+        target = resolve_destination(Path(out), Path(track.path).stem, fmt, force=force)
+        result = export_file(source, target, fmt, bit_depth=bit_depth, sample_rate=sample_rate)
+    except (EncodeError, AudioFileError) as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot write {out}: {exc.strerror or exc}")
+    resampled = result.sample_rate != track.sample_rate
+    if json_output:
+        print_json(
+            {
+                "track": track.id,
+                **result.as_dict(),
+                "resampled_from": (track.sample_rate if resampled else None),
+            }
+        )
+        return
+    depth = f", {result.bit_depth}-bit" if result.bit_depth else ""
+    typer.echo(
+        f"{result.path}  {result.format}, {result.sample_rate} Hz{depth}, "
+        f"{result.size_bytes / 1024:.1f} KiB"
+    )
+    if resampled:
+        why = " (Opus is always 48000 Hz)" if fmt == "opus" and sample_rate is None else ""
+        typer.echo(f"resampled from {track.sample_rate} Hz{why}")
