@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
@@ -109,17 +110,70 @@ def jobs_retry(job_id: IdArg, json_output: JsonOpt = False) -> None:
 @tracks_app.command("list")
 def tracks_list(
     search: Annotated[str | None, typer.Option("--search", "-s", help="text in the prompt")] = None,
+    bpm_min: Annotated[float | None, typer.Option("--bpm-min", help="lowest tempo")] = None,
+    bpm_max: Annotated[float | None, typer.Option("--bpm-max", help="highest tempo")] = None,
+    key: Annotated[str | None, typer.Option("--key", help="e.g. 'A minor' or 'Am'")] = None,
+    compatible: Annotated[
+        bool,
+        typer.Option(
+            "--compatible", help="with --key: also its relative and the keys a fifth away"
+        ),
+    ] = False,
+    engine: Annotated[
+        str | None, typer.Option("--engine", "-e", help="engine that made it")
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="model that made it")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="created on or after (ISO date or time, UTC)")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="created on or before (a date includes the day)")
+    ] = None,
+    duration_min: Annotated[
+        float | None, typer.Option("--duration-min", help="shortest, seconds")
+    ] = None,
+    duration_max: Annotated[
+        float | None, typer.Option("--duration-max", help="longest, seconds")
+    ] = None,
+    sort: Annotated[
+        str, typer.Option("--sort", help="created, bpm, key, duration, lufs or prompt")
+    ] = "created",
+    descending: Annotated[
+        bool | None,
+        typer.Option("--desc/--asc", help="default: newest first for created, ascending otherwise"),
+    ] = None,
     limit: LimitOpt = 50,
     json_output: JsonOpt = False,
 ) -> None:
-    """Newest clips first."""
+    """Clips, newest first unless --sort says otherwise; every filter narrows the list."""
+    from dgx_music.cli.context import fail
+    from dgx_music.storage.tracks import InvalidTrackFilter, TrackFilter
+
+    try:
+        where = TrackFilter(
+            text=search,
+            bpm_min=bpm_min,
+            bpm_max=bpm_max,
+            key=key,
+            compatible=compatible,
+            engine=engine,
+            model=model,
+            created_since=None if since is None else _moment(since, "--since", end=False),
+            created_before=None if until is None else _moment(until, "--until", end=True),
+            duration_min=duration_min,
+            duration_max=duration_max,
+            sort=sort,  # type: ignore[arg-type]  # checked by TrackFilter
+            descending=descending,
+        )
+    except InvalidTrackFilter as exc:
+        fail(str(exc))
     from rich.console import Console
     from rich.table import Table
 
     from dgx_music.cli.output import print_json, track_dict
 
     with open_service() as service:
-        found = service.tracks.list(text=search, limit=limit)
+        found = service.tracks.list(where, limit=limit)
         root = str(service.library.root)
     if json_output:
         print_json([track_dict(track, root) for track in found])
@@ -139,6 +193,24 @@ def tracks_list(
             t.prompt[:60],
         )
     Console().print(table)
+
+
+def _moment(text: str, option: str, *, end: bool) -> datetime:
+    """An ISO date or time as an aware UTC instant; a bare date at the end of a range means the
+    next midnight, so that ``--until 2026-03-01`` includes the whole of that day."""
+    from dgx_music.cli.context import fail
+
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"{option} {text!r} is not an ISO date such as 2026-03-01 or 2026-03-01T12:00")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    is_bare_date = len(text.strip()) == len("2026-03-01")
+    if end:
+        # Exclusive upper bound: the next midnight after a date, or just past a given time.
+        moment += timedelta(days=1) if is_bare_date else timedelta(microseconds=1)
+    return moment
 
 
 @tracks_app.command("show")

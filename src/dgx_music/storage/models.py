@@ -108,4 +108,16 @@ class TrackRow(Base):
     midi_path: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
-    __table_args__ = (Index("ix_tracks_created", "created_at"),)
+    # One index per sortable column, each ending in id so that ``ORDER BY col, id`` (the
+    # listing's tie-break) reads the index in order and stops after LIMIT rows instead of
+    # sorting the table. Engine leads its index because an engine filter is an equality and the
+    # listing's default order is by creation time. Migration 0002 creates all but the first.
+    __table_args__ = (
+        Index("ix_tracks_created", "created_at"),
+        Index("ix_tracks_bpm", "bpm", "id"),
+        Index("ix_tracks_key", "key", "created_at"),
+        Index("ix_tracks_engine", "engine", "created_at"),
+        Index("ix_tracks_duration", "duration", "id"),
+        Index("ix_tracks_lufs", "lufs", "id"),
+        Index("ix_tracks_prompt", "prompt", "id"),
+    )

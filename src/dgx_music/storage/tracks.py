@@ -2,20 +2,130 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Any, cast
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any, Literal, cast, get_args
 
-from sqlalchemy import Row, Table, delete, select
+from sqlalchemy import ColumnElement, Row, Select, Table, delete, func, select
 
-from dgx_music.domain import Track
+from dgx_music.domain import Track, canonical_key
+from dgx_music.keys import compatible_keys
 from dgx_music.storage.database import Database, find_one
 from dgx_music.storage.models import TrackRow
 
 tracks = cast(Table, TrackRow.__table__)
 
 
+TrackSort = Literal["created", "bpm", "key", "duration", "lufs", "prompt"]
+TRACK_SORTS: tuple[str, ...] = get_args(TrackSort)
+
+
 class TrackNotFound(LookupError):
     pass
+
+
+class InvalidTrackFilter(ValueError):
+    """A filter that can match nothing or cannot be run; raised before touching the database."""
+
+
+@dataclass(frozen=True)
+class TrackFilter:
+    """What ``tracks list`` (and later the REST API) may ask of the catalogue.
+
+    One value object rather than keyword arguments so that both front ends validate the same
+    way and a saved or shared query is just this object. Ranges are inclusive except
+    ``created_before``, which is exclusive so that "until 2026-03-01" can mean "through that
+    day" by passing the next midnight. ``descending=None`` picks the natural direction: newest
+    first for ``created``, smallest first for everything else. Tracks without a bpm or key
+    always sort last, so a sort by bpm never opens with unanalysed clips.
+    """
+
+    text: str | None = None
+    bpm_min: float | None = None
+    bpm_max: float | None = None
+    key: str | None = None
+    compatible: bool = False
+    engine: str | None = None
+    model: str | None = None
+    created_since: datetime | None = None
+    created_before: datetime | None = None
+    duration_min: float | None = None
+    duration_max: float | None = None
+    sort: TrackSort = "created"
+    descending: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.sort not in TRACK_SORTS:
+            raise InvalidTrackFilter(
+                f"cannot sort by {self.sort!r}; choose one of {', '.join(TRACK_SORTS)}"
+            )
+        for name in ("bpm", "duration"):
+            low, high = getattr(self, f"{name}_min"), getattr(self, f"{name}_max")
+            if low is not None and high is not None and low > high:
+                raise InvalidTrackFilter(f"{name} minimum {low:g} is above the maximum {high:g}")
+        since, before = self.created_since, self.created_before
+        for moment in (since, before):
+            if moment is not None and moment.tzinfo is None:
+                raise InvalidTrackFilter("created_since/created_before must be timezone-aware")
+        if since is not None and before is not None and since >= before:
+            raise InvalidTrackFilter("the start of the date range is not before its end")
+        if self.compatible and self.key is None:
+            raise InvalidTrackFilter("compatible keys need a key to be compatible with")
+        if self.key is not None:
+            try:
+                object.__setattr__(self, "key", canonical_key(self.key))
+            except ValueError as exc:
+                raise InvalidTrackFilter(str(exc)) from None
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        if self.key is None:
+            return ()
+        return compatible_keys(self.key) if self.compatible else (self.key,)
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        c = tracks.c
+        sorted_by = "created_at" if self.sort == "created" else self.sort
+
+        def ranged(name: str) -> ColumnElement[Any]:
+            # A range or IN on a column other than the sort column is wrapped so that SQLite
+            # cannot use its index: with its own index it would fetch every match (thousands of
+            # rows at 100,000 tracks, as it has no statistics to know better) and sort them all,
+            # whereas walking the sort column's index stops after LIMIT matches.
+            column = c[name]
+            return column if name == sorted_by else func.coalesce(column, column)
+
+        where: list[ColumnElement[bool]] = []
+        if self.text:
+            where.append(c.prompt.icontains(self.text, autoescape=True))
+        if self.bpm_min is not None:
+            where.append(ranged("bpm") >= self.bpm_min)
+        if self.bpm_max is not None:
+            where.append(ranged("bpm") <= self.bpm_max)
+        if self.keys:
+            where.append(ranged("key").in_(self.keys))
+        if self.engine is not None:
+            where.append(c.engine == self.engine)  # (engine, created_at) serves the default sort
+        if self.model is not None:
+            where.append(c.model == self.model)
+        if self.created_since is not None:
+            where.append(ranged("created_at") >= self.created_since)
+        if self.created_before is not None:
+            where.append(ranged("created_at") < self.created_before)
+        if self.duration_min is not None:
+            where.append(ranged("duration") >= self.duration_min)
+        if self.duration_max is not None:
+            where.append(ranged("duration") <= self.duration_max)
+        return where
+
+    def ordered(self, query: Select[Any]) -> Select[Any]:
+        # The id breaks ties in the same direction so that one (column, id) index serves the
+        # whole ORDER BY, forwards or backwards, and pages are stable.
+        column = tracks.c["created_at" if self.sort == "created" else self.sort]
+        descending = self.sort == "created" if self.descending is None else self.descending
+        if descending:
+            return query.order_by(column.desc().nulls_last(), tracks.c.id.desc())
+        return query.order_by(column.asc().nulls_last(), tracks.c.id.asc())
 
 
 def track_from_row(row: Row[Any]) -> Track:
@@ -41,10 +151,15 @@ class TrackRepository:
             raise TrackNotFound(f"no track with id {track_id!r}")
         return track_from_row(row)
 
-    def list(self, *, text: str | None = None, limit: int = 50) -> list[Track]:
-        query = select(tracks).order_by(tracks.c.created_at.desc(), tracks.c.id).limit(limit)
-        if text:
-            query = query.where(tracks.c.prompt.contains(text, autoescape=True))
+    def list(
+        self, where: TrackFilter | None = None, *, text: str | None = None, limit: int = 50
+    ) -> list[Track]:
+        """``text`` alone is kept for callers from before :class:`TrackFilter` existed."""
+        if where is None:
+            where = TrackFilter(text=text)
+        elif text is not None:
+            raise TypeError("pass text inside the TrackFilter, not beside it")
+        query = where.ordered(select(tracks).where(*where.conditions())).limit(limit)
         with self.db.read() as conn:
             return [track_from_row(row) for row in conn.execute(query)]
 
