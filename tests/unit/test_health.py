@@ -8,11 +8,10 @@ from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
+import torch  # part of the test install: a missing torch must fail, not skip
 
 from dgx_music.engines.musicgen import health
 from dgx_music.engines.musicgen.health import GB, Check, Status
-
-torch = pytest.importorskip("torch")
 
 
 @pytest.mark.parametrize(
