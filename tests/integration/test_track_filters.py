@@ -1,7 +1,8 @@
 """``dgx-music tracks list`` filters and sorts: real tracks from the symbolic engine, real CLI.
 
-The symbolic engine honours ``--bpm`` and ``--key`` exactly, so each track's tempo and key are
-known and every filter's answer can be checked id for id, in order.
+The symbolic engine honours ``--bpm`` and ``--key``, and a fixed seed makes the measured tempo
+and key the same on every run (without it, a 4 s render's mode was once measured wrong), so
+every filter's answer can be checked id for id, in order.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ def made(isolated_environment: Path) -> list[dict[str, Any]]:
     tracks = []
     for prompt, bpm, key in SPECS:
         done = run_cli(
-            "generate", prompt, "-e", "symbolic", "--bpm", str(bpm), "--key", key, "-d", "4",
-            "--json",
+            "generate", prompt, "-e", "symbolic", "--bpm", str(bpm), "--key", key, "-d", "8",
+            "--seed", "1", "--json",
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
         tracks.append(json.loads(done.stdout)["track"])
