@@ -2,24 +2,21 @@
 
 Every clip is delivered at one integrated loudness so that a library plays back at an even level,
 and under a true-peak ceiling because lossy encoders and D/A reconstruction overshoot the sample
-peak: a file whose samples stay below 0 dBFS can still clip after conversion. Integrated loudness
-comes from pyloudnorm (the reference implementation of the gating); true peak is measured here
-because pyloudnorm only reports sample peak.
+peak: a file whose samples stay below 0 dBFS can still clip after conversion. The measurements
+themselves live in ``meter``.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-import pyloudnorm
 import scipy.ndimage
-import scipy.signal
 
+from dgx_music.audio.meter import integrated_loudness, interval_peaks, to_db, true_peak
 from dgx_music.domain import AudioClip
 
 __all__ = [
@@ -33,13 +30,6 @@ __all__ = [
 LoudnessMethod = Literal["gain", "limiter", "gain-cap"]
 Float32Array = npt.NDArray[np.float32]
 
-_OVERSAMPLE = 4
-"""BS.1770-4 Annex 2: 4x oversampling bounds the true-peak under-read to about 0.5 dB at worst
-and far less for real programme material."""
-_PHASE_TAPS = 20
-_CHUNK_FRAMES = 1 << 16
-"""Frames per step of the oversampling filter: the working arrays stay in cache, and a
-ten-minute clip costs no more memory than a short one."""
 _LOOKAHEAD_S = 0.005
 _RELEASE_DB_PER_S = 80.0
 """Linear-in-dB recovery: a 6 dB reduction recovers in 75 ms, quick enough not to duck the
@@ -82,101 +72,6 @@ class LoudnessResult:
         return AudioClip(other.samples * self.gain[:, np.newaxis], other.sample_rate)
 
 
-def _check_finite(samples: npt.NDArray[np.floating]) -> None:
-    if not np.all(np.isfinite(samples)):
-        raise ValueError("audio contains NaN or infinite samples")
-
-
-def integrated_loudness(clip: AudioClip) -> float:
-    """Integrated loudness in LUFS (BS.1770-4 K-weighting and gating, via pyloudnorm).
-
-    Returns ``-inf`` when there is nothing to measure: the clip is shorter than one 400 ms gating
-    block, or every block falls below the -70 LUFS absolute gate (digital silence included).
-    Callers must treat ``-inf`` as "unmeasurable", not as a level.
-
-    Raises ValueError for NaN/inf samples or more than five channels (BS.1770 defines channel
-    weights for five).
-    """
-    _check_finite(clip.samples)
-    if clip.channels > 5:
-        raise ValueError(f"BS.1770 loudness is defined for up to 5 channels, got {clip.channels}")
-    if clip.frames < math.ceil(0.4 * clip.sample_rate) or not np.any(clip.samples):
-        return -math.inf
-    meter = pyloudnorm.Meter(clip.sample_rate)
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        # float32 in, as stored: twice as fast as float64 and equal to within 1e-6 LU.
-        value = float(meter.integrated_loudness(clip.samples.astype(np.float32)))
-    return value if math.isfinite(value) else -math.inf
-
-
-def _phase_taps() -> npt.NDArray[np.float64]:
-    """Polyphase taps, shape ``[20, 3]``, for the three new points between input samples.
-
-    The filter is exactly the one ``scipy.signal.resample_poly(x, 4, 1)`` designs (81-tap
-    Kaiser-windowed sinc, beta 5, cut-off at the input Nyquist, gain 4), so results match it to
-    rounding; phase 0 of that filter is a unit impulse (a windowed sinc is zero at the other
-    input instants), so it is the input itself and is not computed. Column ``p - 1`` gives
-    oversampled point ``4n + p`` from inputs ``n - 9 .. n + 10``. Computing only the three new
-    phases is several times faster than resample_poly, which matters because true peak is
-    measured on every clip and inside the limiter's loop.
-    """
-    design = scipy.signal.firwin(81, 1.0 / _OVERSAMPLE, window=("kaiser", 5.0)) * _OVERSAMPLE
-    rows = np.arange(_PHASE_TAPS)[:, np.newaxis]
-    phases = np.arange(1, _OVERSAMPLE)[np.newaxis, :]
-    return np.asarray(design[phases + _OVERSAMPLE * (_PHASE_TAPS - 1 - rows)], dtype=np.float64)
-
-
-def _interval_peaks(samples: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
-    """Per-frame linear true peak, shape ``[frames]``, linked across channels.
-
-    Element ``n`` is the largest absolute value of the 4x oversampled signal from input sample
-    ``n`` up to (not including) sample ``n + 1``, over all channels. The signal is taken as zero
-    outside the clip, as resample_poly does.
-
-    The FIR runs as shifted multiply-adds on cache-sized chunks rather than as a matrix product:
-    a ``[n, 20] @ [20, 3]`` product goes through multithreaded BLAS, which on a busy machine ran
-    ten times slower than this single-threaded loop (the threads spin waiting for cores).
-    """
-    frames, channels = samples.shape
-    dtype = np.float32 if samples.dtype == np.float32 else np.float64
-    taps = _phase_taps().astype(dtype)
-    out = np.zeros(frames, dtype=np.float64)
-    for channel in range(channels):
-        signal = np.ascontiguousarray(samples[:, channel], dtype=dtype)
-        padded = np.pad(signal, (_PHASE_TAPS // 2 - 1, _PHASE_TAPS // 2))
-        for start in range(0, frames, _CHUNK_FRAMES):
-            size = min(_CHUNK_FRAMES, frames - start)
-            peak = np.abs(signal[start : start + size])
-            acc = np.empty(size, dtype=dtype)
-            term = np.empty(size, dtype=dtype)
-            for phase in range(_OVERSAMPLE - 1):
-                np.multiply(padded[start : start + size], taps[0, phase], out=acc)
-                for tap in range(1, _PHASE_TAPS):
-                    np.multiply(
-                        padded[start + tap : start + tap + size], taps[tap, phase], out=term
-                    )
-                    acc += term
-                np.maximum(peak, np.abs(acc, out=acc), out=peak)
-            np.maximum(out[start : start + size], peak, out=out[start : start + size])
-    return out
-
-
-def _to_db(linear: float) -> float:
-    return 20.0 * math.log10(linear) if linear > 0 else -math.inf
-
-
-def true_peak(clip: AudioClip) -> float:
-    """True peak in dBTP: the maximum over channels of the 4x oversampled absolute signal.
-
-    Returns ``-inf`` for digital silence or an empty clip. Raises ValueError for NaN/inf samples.
-    """
-    _check_finite(clip.samples)
-    if clip.frames == 0:
-        return -math.inf
-    return _to_db(float(_interval_peaks(clip.samples).max()))
-
-
 def _limit(
     samples: Float32Array, sample_rate: int, ceiling_dbtp: float
 ) -> tuple[Float32Array, float, Float32Array]:
@@ -195,7 +90,7 @@ def _limit(
     ceiling = 10.0 ** (ceiling_dbtp / 20.0)
     # Per-frame float64 arrays are updated in place and dropped early: on a ten-minute clip
     # each one is 200 MB.
-    envelope = _interval_peaks(samples)
+    envelope = interval_peaks(samples)
     # A sample's reconstruction touches the intervals on both of its sides.
     np.maximum(envelope[1:], envelope[:-1], out=envelope[1:])
     with np.errstate(divide="ignore"):
@@ -219,7 +114,7 @@ def _limit(
     del required
     gain32 = gain.astype(np.float32)
     limited = samples * gain32[:, np.newaxis]
-    return limited, -_to_db(float(gain.min())), gain32
+    return limited, -to_db(float(gain.min())), gain32
 
 
 def _scaled(samples: Float32Array, gain_db: float) -> Float32Array:
