@@ -185,3 +185,11 @@ class Track:
     created_at: datetime
     stems: dict[str, str] = field(default_factory=dict)
     midi_path: str | None = None
+    bpm_confidence: float | None = None
+    """0-1: how periodic the onsets are at the measured beat; None without a tempo."""
+    key_confidence: float | None = None
+    """0-1: how far the measured key's profile match stands above the next key's."""
+    asked_bpm: float | None = None
+    """The tempo the request or the prompt ("80 bpm") asked for, to compare with ``bpm``."""
+    asked_key: str | None = None
+    """The key the request or the prompt ("in A minor") asked for, to compare with ``key``."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dgx_music import __version__
+from dgx_music.agreement import asked_tempo_and_key, labelled_tempo_and_key
 from dgx_music.domain import AudioClip, GenerationRequest, Job, JobStatus, Track
 from dgx_music.engines.base import GenerationCancelled, GenerationResult
 from dgx_music.library import StagedFiles
@@ -262,7 +263,9 @@ def _stage_files(
     final.parent.mkdir(parents=True, exist_ok=True)
     staging_mix = staged.add(final)
     write_audio(staging_mix, mix, request.output_format, request.bit_depth)
-    tags = _daw_tags(request, analysis, engine_name, job.seed)
+    asked_bpm, asked_key = asked_tempo_and_key(request)
+    measured = (analysis.bpm, analysis.key)
+    tags = _daw_tags(request, measured, result.notes, engine_name, job.seed)
     if ext == "wav":
         add_wav_metadata(staging_mix, **tags)
 
@@ -303,6 +306,10 @@ def _stage_files(
         created_at=created,
         stems=stem_paths,
         midi_path=midi_relative,
+        bpm_confidence=analysis.bpm_confidence,
+        key_confidence=analysis.key_confidence,
+        asked_bpm=asked_bpm,
+        asked_key=asked_key,
     )
     sidecar = {
         "dgx_music_version": __version__,
@@ -320,14 +327,14 @@ def _stage_files(
 
 
 def _daw_tags(
-    request: GenerationRequest, analysis: Analysis, engine: str, seed: int | None
+    request: GenerationRequest,
+    measured: tuple[float | None, str | None],
+    notes: dict[str, Any],
+    engine: str,
+    seed: int | None,
 ) -> dict[str, Any]:
-    """What a DAW reads from the WAV: tempo and root (ACID), loop points, title and comment.
-
-    The asked-for tempo and key win over the measured ones: they are what the clip was made to.
-    """
-    bpm = request.bpm if request.bpm is not None else analysis.bpm
-    key = request.key if request.key is not None else analysis.key
+    """What a DAW reads from the WAV: tempo and root (ACID), loop points, title and comment."""
+    bpm, key = labelled_tempo_and_key(asked_tempo_and_key(request), measured, notes)
     comment = f"{engine}, seed {seed}" + (f", {key}" if key else "")
     return {
         "bpm": bpm,

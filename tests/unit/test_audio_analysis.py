@@ -229,6 +229,18 @@ def test_steady_tone_has_key_but_no_tempo() -> None:
     assert result.key is not None and result.key.startswith("A ")
 
 
+@pytest.mark.parametrize("rate", [16000, 44100])
+def test_steady_chord_with_beating_partials_has_no_tempo(rate: int) -> None:
+    # Partials 55 Hz apart beat inside the STFT's main lobes; the frame rate aliases that to a
+    # few Hz, which once read as 112.5 BPM.
+    t = np.arange(rate * 8) / rate
+    chord = sum(0.2 * np.sin(2 * np.pi * 220.0 * ratio * t) for ratio in (1.0, 1.25, 1.5))
+    samples = np.stack([chord, chord], axis=1).astype(np.float32)
+    result = analyse(AudioClip(samples, rate))
+    assert result.bpm is None and result.bpm_confidence is None
+    assert result.key == "A major" and result.key_confidence is not None
+
+
 def test_short_clip_has_no_tempo() -> None:
     result = analyse(_stereo(_click_track(120.0, seconds=2.5)))
     assert result.bpm is None

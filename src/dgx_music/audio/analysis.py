@@ -3,8 +3,8 @@
 Hand-written with numpy/scipy instead of calling librosa on purpose: librosa's numba-JIT-compiled
 paths cost many seconds on the first call in a fresh process, and this service starts fresh
 processes all the time (every CLI invocation, every worker start). These few hundred lines of
-numpy analyse a 30 s clip in well under a second, first call included (importing scipy.signal,
-which pyloudnorm needs anyway, is the larger one-off cost). The methods live in ``tempo``
+numpy analyse a 30 s clip in well under a second, first call included; ``scipy.signal`` is kept
+out of this path too (its import alone took 1.3-2 s). The methods live in ``tempo``
 (band-split spectral-flux onsets, autocorrelation for the period grid, drum evidence for the
 metrical level) and ``key`` (bass and treble chroma, Temperley key profiles, tonic salience at
 the ends); ``benchmarks/symbolic_accuracy.py`` measures them against the symbolic engine's
@@ -20,11 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import scipy.signal
+import soxr
 
-from dgx_music.audio.key import estimate_key
-from dgx_music.audio.loudness import integrated_loudness, true_peak
-from dgx_music.audio.tempo import estimate_tempo
+from dgx_music.audio.key import estimate_key, key_and_confidence
+from dgx_music.audio.meter import integrated_loudness, true_peak
+from dgx_music.audio.tempo import estimate_tempo, tempo_and_confidence
 from dgx_music.domain import AudioClip
 
 __all__ = ["Analysis", "analyse", "estimate_key", "estimate_tempo"]
@@ -48,18 +48,23 @@ class Analysis:
     key: str | None
     lufs: float
     true_peak: float
+    bpm_confidence: float | None = None
+    """0-1, see ``tempo.estimate_tempo``; None when ``bpm`` is."""
+    key_confidence: float | None = None
+    """0-1, see ``key.estimate_key``; None when ``key`` is."""
 
 
 def _mono_decimated(clip: AudioClip) -> tuple[FloatArray, float]:
     """Mono mixdown decimated by an integer factor to about 11 kHz; returns (signal, rate Hz).
 
-    An integer factor keeps the anti-alias filter short (resample_poly, 1/factor cut-off); the
-    exact rate does not matter because every later step is expressed in seconds or Hz.
+    The exact rate does not matter because every later step is expressed in seconds or Hz; an
+    integer factor keeps soxr on its cheapest path. soxr rather than scipy.signal: importing
+    scipy.signal costs more than the whole analysis (see ``meter``).
     """
     mono = clip.samples.mean(axis=1, dtype=np.float32)
     factor = max(1, clip.sample_rate // _ANALYSIS_RATE)
     if factor > 1:
-        mono = scipy.signal.resample_poly(mono, 1, factor)
+        mono = soxr.resample(mono, clip.sample_rate, clip.sample_rate / factor, quality="HQ")
     return np.asarray(mono, dtype=np.float64), clip.sample_rate / factor
 
 
@@ -71,18 +76,20 @@ def analyse(clip: AudioClip) -> Analysis:
     """
     lufs = integrated_loudness(clip)
     peak = true_peak(clip)
-    bpm: float | None = None
-    key: str | None = None
+    tempo: tuple[float, float] | None = None
+    key: tuple[str, float] | None = None
     if clip.frames > 0:
         signal, rate = _mono_decimated(clip)
-        bpm = estimate_tempo(signal, rate)
-        key = estimate_key(signal, rate)
+        tempo = tempo_and_confidence(signal, rate)
+        key = key_and_confidence(signal, rate)
     return Analysis(
         duration=clip.duration,
         sample_rate=clip.sample_rate,
         channels=clip.channels,
-        bpm=None if bpm is None else round(bpm, 2),
-        key=key,
+        bpm=None if tempo is None else round(tempo[0], 2),
+        key=None if key is None else key[0],
         lufs=lufs,
         true_peak=peak,
+        bpm_confidence=None if tempo is None else round(tempo[1], 3),
+        key_confidence=None if key is None else round(key[1], 3),
     )

@@ -25,7 +25,10 @@ def job_dict(job: Job) -> dict[str, Any]:
 
 
 def track_dict(track: Track, library_root: str | None = None) -> dict[str, Any]:
+    from dgx_music.agreement import disagreements
+
     data = {k: to_jsonable(v) for k, v in asdict(track).items()}
+    data["disagreements"] = disagreements(track)
     if library_root is not None:
         data["absolute_path"] = f"{library_root}/{track.path}"
     return data
@@ -41,13 +44,22 @@ def fmt_db(value: float | None, unit: str) -> str:
     return f"{value:.1f} {unit}"
 
 
+def _with_confidence(value: str, confidence: float | None) -> str:
+    return value if confidence is None else f"{value} (confidence {confidence:.2f})"
+
+
 def measurements(
-    duration: float, bpm: float | None, key: str | None, lufs: float, true_peak: float
+    duration: float,
+    bpm: float | None,
+    key: str | None,
+    lufs: float,
+    true_peak: float,
+    confidences: tuple[float | None, float | None] = (None, None),
 ) -> list[tuple[str, str]]:
     return [
         ("duration", f"{duration:.2f} s"),
-        ("bpm", "–" if bpm is None else f"{bpm:.1f}"),
-        ("key", key or "–"),
+        ("bpm", "–" if bpm is None else _with_confidence(f"{bpm:.1f}", confidences[0])),
+        ("key", "–" if key is None else _with_confidence(key, confidences[1])),
         ("loudness", fmt_db(lufs, "LUFS")),
         ("true peak", fmt_db(true_peak, "dBTP")),
     ]
@@ -60,8 +72,14 @@ def print_track(
     interpretation: object = None,
     notes: dict[str, Any] | None = None,
 ) -> None:
+    from dgx_music.agreement import disagreements
+
     rows = [("file", absolute_path), ("track", track.id), ("job", track.job_id)]
-    rows += measurements(track.duration, track.bpm, track.key, track.lufs, track.true_peak)
+    confidences = (track.bpm_confidence, track.key_confidence)
+    rows += measurements(
+        track.duration, track.bpm, track.key, track.lufs, track.true_peak, confidences
+    )
+    rows += [("disagrees", note) for note in disagreements(track)]
     rows += [
         ("normalised by", track.loudness_method),
         ("format", f"{track.format}, {track.sample_rate} Hz, {track.channels} ch"),
@@ -101,7 +119,12 @@ def print_analysis(console: Console, path: str, analysis: Analysis) -> None:
         ("channels", str(analysis.channels)),
     ]
     rows += measurements(
-        analysis.duration, analysis.bpm, analysis.key, analysis.lufs, analysis.true_peak
+        analysis.duration,
+        analysis.bpm,
+        analysis.key,
+        analysis.lufs,
+        analysis.true_peak,
+        (analysis.bpm_confidence, analysis.key_confidence),
     )
     _print_rows(console, rows)
 

@@ -178,16 +178,21 @@ def tracks_list(
     if json_output:
         print_json([track_dict(track, root) for track in found])
         return
-    table = Table()
+    from dgx_music.agreement import disagreements
+
+    flagged = {t.id: " ".join(note.split(":")[0] for note in disagreements(t)) for t in found}
+    caption = "! measured tempo or key differs from what was asked: see 'tracks show'"
+    table = Table(caption=caption if any(flagged.values()) else None)
     for column in ("id", "length", "bpm", "key", "LUFS", "created"):
         table.add_column(column, no_wrap=True)
     table.add_column("prompt", overflow="fold", min_width=14)
     for t in found:
+        flags = flagged[t.id]
         table.add_row(
             t.id[:8],
             f"{t.duration:.1f} s",
-            "–" if t.bpm is None else f"{t.bpm:.1f}",
-            t.key or "–",
+            ("–" if t.bpm is None else f"{t.bpm:.1f}") + ("!" if "tempo" in flags else ""),
+            (t.key or "–") + ("!" if "key" in flags else ""),
             f"{t.lufs:.1f}",
             f"{t.created_at:%Y-%m-%d}",
             t.prompt[:60],

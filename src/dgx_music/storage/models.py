@@ -107,6 +107,10 @@ class TrackRow(Base):
     stems: Mapped[dict[str, str]] = mapped_column(JSON, nullable=False, default=dict)
     midi_path: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    bpm_confidence: Mapped[float | None] = mapped_column(Float)
+    key_confidence: Mapped[float | None] = mapped_column(Float)
+    asked_bpm: Mapped[float | None] = mapped_column(Float)
+    asked_key: Mapped[str | None] = mapped_column(String(16))
 
     # One index per sortable column, each ending in id so that ``ORDER BY col, id`` (the
     # listing's tie-break) reads the index in order and stops after LIMIT rows instead of
