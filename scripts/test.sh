@@ -4,6 +4,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# What only the tests need: the fluidsynth CLI and a second General MIDI SoundFont render the
+# independent analysis set (benchmarks/evalset.py), ffmpeg's ebur128 is the loudness reference.
+test_packages=()
+command -v fluidsynth >/dev/null || test_packages+=(fluidsynth)
+[ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || test_packages+=(fluid-soundfont-gm)
+command -v ffmpeg >/dev/null || test_packages+=(ffmpeg)
+if ((${#test_packages[@]})); then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  echo "test: installing system packages with apt-get: ${test_packages[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    "${test_packages[@]}" >/dev/null
+fi
 echo "== ruff"
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/ruff format --check src tests benchmarks
