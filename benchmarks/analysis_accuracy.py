@@ -2,7 +2,10 @@
 
 Builds (or reuses) the labelled set of ``benchmarks/evalset.py`` (fluidsynth + FluidR3_GM renders
 of MIDI pieces in five styles, 60-180 BPM, all 24 keys per style), runs
-``dgx_music.audio.analysis.analyse`` on every piece and prints, per style and overall:
+``dgx_music.audio.analysis.analyse`` on every piece and prints first what the set is, then the
+headline figures against the goals (tempo Acc1 >= 95 %, Acc2 100 %, key exact >= 90 %, MIREX
+>= 0.93, loudness within 0.2 LU / 0.3 dB of ffmpeg) with the baselines beside them, then per
+style and overall:
 
 * tempo Acc1 (within 4 % of the label) and Acc2 (within 4 % of the label x 1/3, 1/2, 1, 2 or 3),
   ours and the baseline ``librosa.beat.beat_track`` (default settings, same audio, same process);
@@ -11,6 +14,8 @@ of MIDI pieces in five styles, 60-180 BPM, all 24 keys per style), runs
   librosa chroma_stft";
 * integrated loudness and true peak, ours against ffmpeg's ebur128 filter (max |delta|, the
   worst file, and whether within 0.2 LU / 0.3 dB);
+* calibration of analyse()'s ``bpm_confidence`` and ``key_confidence``: tempo Acc1 and key
+  exact accuracy per confidence bin (< 0.5, 0.5-0.8, >= 0.8, none), over the whole set;
 * analyse() wall time per clip (mean, max), and the list of misses.
 
 ``--own N`` also evaluates N clips of the project's own symbolic engine (the prompt grid,
@@ -42,7 +47,7 @@ import soundfile as sf
 
 from dgx_music.audio.analysis import analyse
 from dgx_music.domain import AudioClip
-from evalset import STYLES, Piece, build_evalset, ffmpeg_loudness
+from evalset import STYLE_TEMPO, STYLES, Piece, build_evalset, ffmpeg_loudness
 
 TOLERANCE = 0.04
 ACC2_FACTORS = (1 / 3, 1 / 2, 1.0, 2.0, 3.0)
@@ -52,6 +57,10 @@ NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 KK_MAJOR = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
 KK_MINOR = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)
 DEFAULT_CACHE = Path.home() / ".cache" / "dgx-music-evalset"
+# Goals from the issue: tempo Acc1 and Acc2 %, key exact %, MIREX score (0-1).
+ACC1_GOAL, ACC2_GOAL, KEY_GOAL, MIREX_GOAL = 95.0, 100.0, 90.0, 0.93
+# Confidence bins for the calibration table: (label, low inclusive, high exclusive).
+CONFIDENCE_BINS = (("< 0.5", 0.0, 0.5), ("0.5-0.8", 0.5, 0.8), (">= 0.8", 0.8, np.inf))
 
 
 @dataclass
@@ -67,6 +76,8 @@ class Result:
     analysis_s: float
     ffmpeg_lufs: float
     ffmpeg_tp: float
+    our_bpm_confidence: float | None = None
+    our_key_confidence: float | None = None
     librosa_bpm: float | None = None
     kk_key: str | None = None
 
@@ -114,7 +125,7 @@ def evaluate(job: tuple[Piece, bool]) -> Result:
     ff_lufs, ff_tp = ffmpeg_loudness(piece.wav)
     result = Result(
         piece.id, piece.style, piece.bpm, piece.key, ours.bpm, ours.key, ours.lufs,
-        ours.true_peak, elapsed, ff_lufs, ff_tp,
+        ours.true_peak, elapsed, ff_lufs, ff_tp, ours.bpm_confidence, ours.key_confidence,
     )  # fmt: skip
     if baseline:
         import librosa
@@ -129,6 +140,92 @@ def evaluate(job: tuple[Piece, bool]) -> Result:
 
 def _pct(hits: int, n: int) -> str:
     return f"{100 * hits / n:5.1f}" if n else "  n/a"
+
+
+def describe_set(pieces: Sequence[Piece], cache: Path) -> None:
+    """The set in one block: size, styles with their tempo ranges and counts, keys, source."""
+    styles = [s for s in STYLES if any(p.style == s for p in pieces)]
+    keys = {p.key for p in pieces}
+    print(
+        f"evaluation set: {len(pieces)} pieces, {len(styles)} styles, {len(keys)} keys "
+        f"(fluidsynth + FluidR3_GM renders of MIDI written by benchmarks/evalset.py; {cache})"
+    )
+    for style in styles:
+        group = [p for p in pieces if p.style == style]
+        low, high = STYLE_TEMPO[style]
+        bpms = [p.bpm for p in group]
+        print(
+            f"  {style:14s} {len(group):3d} pieces, tempo range {low:.0f}-{high:.0f} BPM "
+            f"(labels {min(bpms):.1f}-{max(bpms):.1f}), {len({p.key for p in group})} keys"
+        )
+
+
+def _fraction(hits: float, n: int) -> float:
+    return 100 * hits / n if n else float("nan")
+
+
+def headline(results: list[Result], baseline: bool) -> None:
+    """The figures the issue asks for, each with its goal, the baseline and whether it is met."""
+    n = len(results)
+    ours = {
+        "acc1": _fraction(sum(tempo_ok(r.bpm, r.our_bpm) for r in results), n),
+        "acc2": _fraction(sum(tempo_ok(r.bpm, r.our_bpm, ACC2_FACTORS) for r in results), n),
+        "key": _fraction(sum(r.our_key == r.key for r in results), n),
+        "mirex": sum(mirex(r.key, r.our_key) for r in results) / n,
+    }
+    base: dict[str, float | None] = dict.fromkeys(ours)
+    if baseline:
+        base = {
+            "acc1": _fraction(sum(tempo_ok(r.bpm, r.librosa_bpm) for r in results), n),
+            "acc2": _fraction(
+                sum(tempo_ok(r.bpm, r.librosa_bpm, ACC2_FACTORS) for r in results), n
+            ),
+            "key": _fraction(sum(r.kk_key == r.key for r in results), n),
+            "mirex": sum(mirex(r.key, r.kk_key) for r in results) / n,
+        }
+    d_lufs = max(abs(r.our_lufs - r.ffmpeg_lufs) for r in results)
+    d_tp = max(abs(r.our_tp - r.ffmpeg_tp) for r in results)
+    none = "n/a (--no-baseline)"
+    rows = [
+        ("tempo Acc1", f"{ours['acc1']:.1f} %", f">= {ACC1_GOAL:.0f} %",
+         ours["acc1"] >= ACC1_GOAL,
+         none if base["acc1"] is None else f"{base['acc1']:.1f} % (librosa beat_track)"),
+        ("tempo Acc2", f"{ours['acc2']:.1f} %", f"{ACC2_GOAL:.0f} %", ours["acc2"] >= ACC2_GOAL,
+         none if base["acc2"] is None else f"{base['acc2']:.1f} % (librosa beat_track)"),
+        ("key exact", f"{ours['key']:.1f} %", f">= {KEY_GOAL:.0f} %", ours["key"] >= KEY_GOAL,
+         none if base["key"] is None else f"{base['key']:.1f} % (Krumhansl-Kessler)"),
+        ("key MIREX", f"{ours['mirex']:.3f}", f">= {MIREX_GOAL}", ours["mirex"] >= MIREX_GOAL,
+         none if base["mirex"] is None else f"{base['mirex']:.3f} (Krumhansl-Kessler)"),
+        ("max |dLUFS|", f"{d_lufs:.2f} LU", f"<= {LUFS_TOLERANCE} LU", d_lufs <= LUFS_TOLERANCE,
+         "reference: ffmpeg ebur128"),
+        ("max |dTP|", f"{d_tp:.2f} dB", f"<= {TP_TOLERANCE} dB", d_tp <= TP_TOLERANCE,
+         "reference: ffmpeg ebur128"),
+    ]  # fmt: skip
+    print(f"\n{'figure':12s} {'ours':>9s}  {'goal':10s} {'met':4s} baseline")
+    for name, value, goal, met, base_text in rows:
+        print(f"{name:12s} {value:>9s}  {goal:10s} {'yes' if met else 'NO':4s} {base_text}")
+    print()
+
+
+def calibration(results: list[Result]) -> None:
+    """Tempo Acc1 and key exact accuracy per bin of analyse()'s own confidence, overall."""
+    print("confidence calibration (overall; accuracy of the results in each confidence bin):")
+    print(f"  {'confidence':10s} | {'tempo n':>7s} {'Acc1 %':>6s} | {'key n':>5s} {'exact %':>7s}")
+    for label, low, high in (*CONFIDENCE_BINS, ("none", None, None)):
+
+        def inside(value: float | None, low: float | None = low, high: float | None = high) -> bool:
+            if low is None or high is None:
+                return value is None
+            return value is not None and low <= value < high
+
+        tempo = [r for r in results if inside(r.our_bpm_confidence)]
+        key = [r for r in results if inside(r.our_key_confidence)]
+        acc1 = sum(tempo_ok(r.bpm, r.our_bpm) for r in tempo)
+        exact = sum(r.our_key == r.key for r in key)
+        print(
+            f"  {label:10s} | {len(tempo):7d} {_pct(acc1, len(tempo)):>6s} | "
+            f"{len(key):5d} {_pct(exact, len(key)):>7s}"
+        )
 
 
 def report(results: list[Result], baseline: bool) -> None:
@@ -157,6 +254,8 @@ def report(results: list[Result], baseline: bool) -> None:
             line += f" | {_pct(b1, n):>12s} {_pct(b2, n)} | {_pct(bk, n):>6s} {100 * bs:5.1f}"
         print(line)
     print("(tempo within 4 %; Acc2 also accepts x1/3, x1/2, x2, x3; key and MIREX in %)")
+
+    calibration(results)
 
     times = [r.analysis_s for r in results]
     print(f"analyse() per clip: mean {np.mean(times):.3f} s, max {max(times):.3f} s")
@@ -228,6 +327,7 @@ def main() -> None:
         args.cache, count_per_style=args.count_per_style, styles=styles, workers=args.workers
     )
     built = time.perf_counter()
+    describe_set(pieces, args.cache)
     baseline = not args.no_baseline
     jobs = [(piece, baseline) for piece in pieces]
     if args.workers > 1:
@@ -237,9 +337,10 @@ def main() -> None:
         results = [evaluate(job) for job in jobs]
     done = time.perf_counter()
     print(
-        f"{len(pieces)} pieces in {args.cache}: set ready in {built - start:.1f} s, "
-        f"evaluated in {done - built:.1f} s ({args.workers} workers)"
+        f"set ready in {built - start:.1f} s, evaluated in {done - built:.1f} s "
+        f"({args.workers} worker{'s' if args.workers != 1 else ''})"
     )
+    headline(results, baseline)
     report(results, baseline)
     if args.json is not None:
         args.json.write_text(json.dumps([asdict(r) for r in results], indent=1) + "\n")
