@@ -61,6 +61,8 @@ _GRID_MIN_SECONDS = 0.14
 _GRID_MAX_SECONDS = 1.25
 """The onset grid is looked for from an 8th at ~214 BPM (a 16th at ~107) to a half note at ~96
 BPM: finer lags are under six frames and poorly resolved, coarser ones are bars."""
+_BAR_MAX_SECONDS = 5.0
+"""A 4/4 bar at 48 BPM: the longest period taken as a bar when no beat-rate pulse exists."""
 _GRID_PEAK_SHARE = 0.35
 """An autocorrelation peak this fraction of the strongest counts as a grid the music keeps."""
 _TEMPO_MIN_STRENGTH = 0.2
@@ -210,6 +212,35 @@ def _grid_period(autocorr: FloatArray, frame_rate: float) -> float | None:
     return _refine_period(autocorr, _parabolic_peak(autocorr, finest))
 
 
+def _from_bars(autocorr: FloatArray, frame_rate: float) -> tuple[float, float] | None:
+    """(BPM, confidence) from the bar alone, for music whose only steady pulse is slower than a
+    beat -- a chord held for each bar, a pad swelling once a bar -- or None without one.
+
+    The strongest autocorrelation peak between 1.25 and 5 s is taken as a 4/4 bar, the most
+    common metre by far, so the beat is a quarter of it (halved or doubled into 50-200 BPM).
+    The confidence is that peak's height, halved: the metre is an assumption, not a finding.
+    """
+    lo = math.ceil(_GRID_MAX_SECONDS * frame_rate)
+    hi = min(autocorr.size - 2, math.floor(_BAR_MAX_SECONDS * frame_rate))
+    if hi <= lo:
+        return None
+    lags = np.arange(lo, hi + 1)
+    here = autocorr[lags]
+    peaks = lags[(here >= autocorr[lags - 1]) & (here > autocorr[lags + 1])]
+    if peaks.size == 0:
+        return None
+    best = int(peaks[np.argmax(autocorr[peaks])])
+    strength = float(autocorr[best])
+    if strength < _TEMPO_MIN_STRENGTH:
+        return None
+    bpm = 4.0 * 60.0 * frame_rate / _refine_period(autocorr, _parabolic_peak(autocorr, best))
+    while bpm < _TEMPO_MIN_BPM:
+        bpm *= 2.0
+    while bpm > _TEMPO_MAX_BPM:
+        bpm /= 2.0
+    return bpm, 0.5 * min(strength, 1.0)
+
+
 def _half_way_ratio(envelope: FloatArray, period: float) -> float:
     """How strong the points half-way between a pulse train's pulses are, relative to the
     pulses: 1 means the half period is as much a pulse as the period, 0 nothing there.
@@ -316,7 +347,7 @@ def tempo_and_confidence(signal: FloatArray, rate: float) -> tuple[float, float]
         return None
     grid = _grid_period(autocorr, frame_rate)
     if grid is None:
-        return None
+        return _from_bars(autocorr, frame_rate)
     bands = tuple(_smooth(band, frame_rate, floor=True) for band in (onsets, drums, cymbals))
     cymbal_autocorr = _autocorrelation(_smooth(cymbals, frame_rate))
     autocorrs = (autocorr, autocorr if cymbal_autocorr is None else cymbal_autocorr)
