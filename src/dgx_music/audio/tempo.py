@@ -270,9 +270,11 @@ def _metrical_level(
     bands: tuple[FloatArray, ...],
     grid: float,
     frame_rate: float,
-) -> float | None:
+) -> tuple[float, float] | None:
     """The beat period (frames) among ``grid`` times powers of two, from the drums' evidence
-    (module docstring), or None when no power of two of ``grid`` lies in 50-200 BPM.
+    (module docstring), and how clear-cut that choice was (0-1: the smallest relative distance
+    of any deciding ratio from its threshold); None when no power of two of ``grid`` lies in
+    50-200 BPM.
 
     No rule halves the period to a level at which neither all onsets nor the cymbals repeat
     (``autocorrs``: both autocorrelations at or under ``_LEVEL_MIN_REPEAT``): swung 8ths put
@@ -294,24 +296,30 @@ def _metrical_level(
         )
 
     lags = np.arange(autocorrs[0].size)
-    while (
-        can_halve()
-        and _half_way_ratio(drums, period)
-        * (_prior(period / 2.0, frame_rate) / _prior(period, frame_rate))
-        >= _DRUM_SPLIT
-    ):
+    margins: list[float] = []
+
+    def decide(value: float, split: float) -> bool:
+        """``value >= split``, remembering how clear-cut the call was."""
+        margins.append(min(1.0, abs(value - split) / split))
+        return value >= split
+
+    def drum_evidence() -> float:
+        ratio = _prior(period / 2.0, frame_rate) / _prior(period, frame_rate)
+        return _half_way_ratio(drums, period) * ratio
+
+    while can_halve() and decide(drum_evidence(), _DRUM_SPLIT):
         period /= 2.0
-    while can_halve() and (
-        max(_half_way_ratio(band, period / 4.0) for band in bands) >= _FINE_SPLIT
+    while can_halve() and decide(
+        max(_half_way_ratio(band, period / 4.0) for band in bands), _FINE_SPLIT
     ):
         period /= 2.0
     if (
         can_halve()
         and _prior(period / 2.0, frame_rate) > _prior(period, frame_rate)
-        and max(_half_way_ratio(band, period / 2.0) for band in bands) >= _SUBDIVISION_SPLIT
+        and decide(max(_half_way_ratio(band, period / 2.0) for band in bands), _SUBDIVISION_SPLIT)
     ):
         period /= 2.0
-    return period
+    return period, min(margins, default=1.0)
 
 
 def _prior(period: float, frame_rate: float) -> float:
@@ -332,9 +340,11 @@ def tempo_and_confidence(signal: FloatArray, rate: float) -> tuple[float, float]
 
     The onset grid comes from the broadband onset autocorrelation, the metrical level from the
     drum, cymbal and broadband envelopes (module docstring), and the result is refined over the
-    autocorrelation peaks at multiples of the chosen period. The confidence is the normalised
-    onset autocorrelation at the chosen beat period: near 1 for a machine-steady groove, low for
-    loose or sparse playing, where both the period and its metrical level are less certain.
+    autocorrelation peaks at multiples of the chosen period. The confidence multiplies two
+    things: the normalised onset autocorrelation at the chosen period (near 1 for a steady
+    groove, low for loose or sparse playing) and how clear-cut the metrical-level choice was (a
+    drum ratio right at its threshold halves it) -- octave errors, the usual failure, happen
+    where that choice was close.
     """
     if signal.size < _MIN_TEMPO_SECONDS * rate or _rms(signal) < _SILENCE_RMS:
         return None
@@ -351,14 +361,16 @@ def tempo_and_confidence(signal: FloatArray, rate: float) -> tuple[float, float]
     bands = tuple(_smooth(band, frame_rate, floor=True) for band in (onsets, drums, cymbals))
     cymbal_autocorr = _autocorrelation(_smooth(cymbals, frame_rate))
     autocorrs = (autocorr, autocorr if cymbal_autocorr is None else cymbal_autocorr)
-    level = _metrical_level(autocorrs, _smooth(drums, frame_rate), bands, grid, frame_rate)
-    if level is None:
+    chosen = _metrical_level(autocorrs, _smooth(drums, frame_rate), bands, grid, frame_rate)
+    if chosen is None:
         return None
+    level, certainty = chosen
     if round(level) + 2 < autocorr.size:
         level = _refine_period(autocorr, level)
     bpm = 60.0 * frame_rate / level
-    strength = float(np.interp(level, np.arange(autocorr.size), autocorr))
-    return float(min(max(bpm, _TEMPO_MIN_BPM), _TEMPO_MAX_BPM)), min(max(strength, 0.0), 1.0)
+    strength = min(max(float(np.interp(level, np.arange(autocorr.size), autocorr)), 0.0), 1.0)
+    confidence = strength * (0.5 + 0.5 * certainty)
+    return float(min(max(bpm, _TEMPO_MIN_BPM), _TEMPO_MAX_BPM)), confidence
 
 
 def _rms(signal: FloatArray) -> float:
