@@ -221,6 +221,13 @@ def _grid_period(autocorr: FloatArray, frame_rate: float) -> float | None:
     grid) is a power-of-two fraction or multiple of the beat. Starting from the strongest peak
     instead lands, about one time in six, on a dotted period (three 8ths) that no power of two
     maps back to the beat.
+
+    Where one period dominates (the finest sizeable peak is under half its height), the finest
+    must divide it a whole number of times (an 8th under a dotted quarter: three; under a half
+    note: four). One that does not (4/3 or 3/2 of it) is a cross-rhythm -- a melody's dotted
+    figure over chords held for two beats -- and the finest peak that does divide it is taken
+    instead, or the dominant period itself. Where many peaks stand about equally high (a steady
+    8th or 16th grid), the finest is kept as it is.
     """
     lo = max(2, math.floor(_GRID_MIN_SECONDS * frame_rate))
     hi = min(autocorr.size - 2, math.ceil(_GRID_MAX_SECONDS * frame_rate))
@@ -231,8 +238,18 @@ def _grid_period(autocorr: FloatArray, frame_rate: float) -> float | None:
     peaks = lags[(here >= autocorr[lags - 1]) & (here > autocorr[lags + 1])]
     if peaks.size == 0 or float(autocorr[peaks].max()) < _TEMPO_MIN_STRENGTH:
         return None
-    finest = int(peaks[autocorr[peaks] >= _GRID_PEAK_SHARE * float(autocorr[peaks].max())][0])
+    strongest = int(peaks[np.argmax(autocorr[peaks])])
+    finest = int(peaks[autocorr[peaks] >= _GRID_PEAK_SHARE * float(autocorr[strongest])][0])
+    if autocorr[finest] < 0.5 * autocorr[strongest] and not _divides(finest, strongest):
+        dividing = [int(lag) for lag in peaks if autocorr[lag] > 0.0 and _divides(lag, strongest)]
+        finest = dividing[0] if dividing else strongest
     return _refine_period(autocorr, _parabolic_peak(autocorr, finest))
+
+
+def _divides(lag: float, period: float) -> bool:
+    """Whether ``period`` is a whole number of ``lag`` (within 5 % of one lag)."""
+    ratio = period / lag
+    return abs(ratio - round(ratio)) <= 0.05
 
 
 def _from_bars(autocorr: FloatArray, frame_rate: float) -> tuple[float, float] | None:
