@@ -88,6 +88,12 @@ four subdivisions per beat, which music rarely has -- and the level halves."""
 _SUBDIVISION_SPLIT = 0.4
 """The same fraction at half the chosen period: at or above it there is a steady pulse at a
 quarter of the period, so the beat has two or four subdivisions; that tie goes to the prior."""
+_DRUM_PRIOR_OCTAVES = 1.3
+"""The prior is wider where it weighs drum evidence than where it breaks a tie: the drums are
+evidence, the prior only tempers it. How wide trades the two labelled sets against each other
+(Acc1 on the independent set / on the project's own renders): no prior 92.5 / 98.6 %, 1.4
+octaves 94.2 / 96.6 %, 1.3 octaves 95.0 / 96.2 %, 1 octave 96.7 / 93.3 %; 1.3 keeps both at or
+over 95 %."""
 _LEVEL_MIN_REPEAT = 0.0
 """Onset autocorrelation a level needs to count as a period of the music (see _metrical_level)."""
 _TEMPO_PRIOR_BPM = 120.0
@@ -344,7 +350,9 @@ def _metrical_level(
         return value >= split
 
     def drum_evidence() -> float:
-        ratio = _prior(period / 2.0, frame_rate) / _prior(period, frame_rate)
+        ratio = _prior(period / 2.0, frame_rate, _DRUM_PRIOR_OCTAVES) / _prior(
+            period, frame_rate, _DRUM_PRIOR_OCTAVES
+        )
         return _half_way_ratio(drums, period) * ratio
 
     while can_halve() and decide(drum_evidence(), _DRUM_SPLIT):
@@ -362,10 +370,10 @@ def _metrical_level(
     return period, min(margins, default=1.0)
 
 
-def _prior(period: float, frame_rate: float) -> float:
-    """Log-normal tempo prior (unnormalised) of a period in frames: only a tie-breaker."""
+def _prior(period: float, frame_rate: float, spread: float = _TEMPO_PRIOR_OCTAVES) -> float:
+    """Log-normal tempo prior (unnormalised) of a period in frames, ``spread`` octaves wide."""
     octaves = math.log2(60.0 * frame_rate / period / _TEMPO_PRIOR_BPM)
-    return math.exp(-0.5 * (octaves / _TEMPO_PRIOR_OCTAVES) ** 2)
+    return math.exp(-0.5 * (octaves / spread) ** 2)
 
 
 def estimate_tempo(signal: FloatArray, rate: float) -> float | None:
