@@ -314,6 +314,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="evaluation set folder")
     parser.add_argument("--count-per-style", type=int, default=24)
+    parser.add_argument(
+        "--seed", type=int, default=0, help="another seed is a fresh set (use another --cache)"
+    )
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
     parser.add_argument("--styles", default=None, help="comma-separated subset of the styles")
     parser.add_argument("--no-baseline", action="store_true", help="skip the librosa baselines")
@@ -324,7 +327,11 @@ def main() -> None:
 
     start = time.perf_counter()
     pieces = build_evalset(
-        args.cache, count_per_style=args.count_per_style, styles=styles, workers=args.workers
+        args.cache,
+        count_per_style=args.count_per_style,
+        seed=args.seed,
+        styles=styles,
+        workers=args.workers,
     )
     built = time.perf_counter()
     describe_set(pieces, args.cache)

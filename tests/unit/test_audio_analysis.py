@@ -146,6 +146,33 @@ def test_drum_groove_tempo_is_the_beat_not_half_or_double(
     assert result.bpm == pytest.approx(bpm, rel=0.02)
 
 
+@pytest.mark.parametrize("bpm", [70.0, 150.0])
+def test_swung_ride_is_read_at_the_beat_not_at_its_swung_eighths(bpm: float) -> None:
+    # Jazz ride: every beat plus the swung "and" two thirds of the way through beats 2 and 4,
+    # hi-hat foot on 2 and 4, a feathered kick, a walking bass on every beat. Half a swung beat
+    # is no period of the music, so it must not be read as the beat. (A ride alone, with no
+    # bass, reads at 3/2 of the tempo: its two-thirds spacing wins the onset grid.)
+    pattern = {"hat": "X...X..xX...X..x", "snare": "....o.......o...", "kick": "o...o...o...o..."}
+    drums = 0.3 * _groove(bpm, pattern, bars=12, swing=-1.0 / 3.0)
+    beat = round(60.0 / bpm * SR)
+    walk = [40, 43, 45, 47, 48, 47, 45, 43]
+    for index in range(drums.size // beat):
+        note = 0.15 * _note(walk[index % len(walk)], 60.0 / bpm)
+        stop = min(index * beat + note.size, drums.size)
+        drums[index * beat : stop] += note[: stop - index * beat]
+    result = analyse(_stereo(drums))
+    assert result.bpm == pytest.approx(bpm, rel=0.04)
+
+
+def test_a_chord_held_for_each_bar_gives_the_tempo_of_a_four_four_bar() -> None:
+    # No beat-rate pulse at all: the bar (2.5 s) is all there is, read as four beats of 96.
+    bar = 4 * 60.0 / 96.0
+    chords = [[57, 60, 64], [53, 57, 60], [48, 52, 55], [55, 59, 62]] * 3
+    result = analyse(_progression(chords, seconds_each=bar))
+    assert result.bpm == pytest.approx(96.0, rel=0.04)
+    assert result.bpm_confidence is not None and result.bpm_confidence <= 0.5
+
+
 def test_tempo_at_48k_mono() -> None:
     clip = AudioClip(_click_track(104.0, sr=48000)[:, None].astype(np.float32), 48000)
     result = analyse(clip)
