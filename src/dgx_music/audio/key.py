@@ -30,7 +30,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from dgx_music.audio.tempo import magnitudes
+from dgx_music.audio.onsets import magnitudes
 
 __all__ = ["estimate_key", "key_and_confidence"]
 

@@ -33,9 +33,10 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-import scipy.ndimage
 
-__all__ = ["estimate_tempo", "magnitudes", "tempo_and_confidence"]
+from dgx_music.audio.onsets import autocorrelation, band_envelopes, onset_hop, smooth
+
+__all__ = ["estimate_tempo", "tempo_and_confidence"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -43,22 +44,6 @@ _SILENCE_RMS = 10.0 ** (-70.0 / 20.0)
 """Mono RMS under -70 dBFS (the BS.1770 absolute gate) counts as silence: no tempo."""
 _MIN_TEMPO_SECONDS = 3.0
 """Fewer than ~6 beats at 120 BPM give an autocorrelation too short to trust."""
-_ONSET_HOP_SECONDS = 256 / 22050
-"""About 43 frames/s at 11025 Hz: 23 ms onset resolution, sub-frame precision comes from
-interpolating the autocorrelation peaks."""
-_LOG_COMPRESSION = 1000.0
-"""log1p(1000 * |X| / max|X|) compresses about 60 dB so soft onsets count, independent of gain."""
-_LOW_BAND_HZ = 200.0
-_HIGH_BAND_HZ = 2500.0
-_CYMBAL_BAND_HZ = 5000.0
-"""Kick and bass live under ~200 Hz, snare bodies and toms between (the drum bands end at
-2.5 kHz); hi-hats, shakers and ride cymbals are told apart above 5 kHz, where no snare body or
-chord partial masks them. Soft 16th hats of a standard kit only show as a steady pulse there:
-with a 2.5 kHz edge, half-time grooves lost their 16ths and read at half the tempo."""
-_HPSS_FRAMES = 17
-_HPSS_BINS = 17
-"""Median filter lengths for the harmonic/percussive split: 17 frames is ~0.2 s (a held note
-outlasts it, a drum hit does not), 17 bins ~370 Hz (a drum hit spans it, a partial does not)."""
 _TEMPO_MIN_BPM = 50.0
 _TEMPO_MAX_BPM = 200.0
 _GRID_MIN_SECONDS = 0.14
@@ -77,7 +62,6 @@ _MIN_ONSET = 0.02
 steady chord still shows flux: neighbouring partials beat inside the STFT's main lobes, and the
 frame rate aliases that beating to a few Hz, a "pulse" of up to ~0.004 nats (measured); the
 softest piano piece of the evaluation set peaks at ~0.4."""
-_ONSET_SMOOTHING_FRAMES = 1.0
 _DRUM_SPLIT = 0.65
 """Drum (low+mid band) onset strength half-way between a level's pulses, as a fraction of the
 strength on them, above which the half-way points are pulses too and the level halves."""
@@ -102,86 +86,6 @@ _TEMPO_PRIOR_OCTAVES = 1.0
 tapping resonates (van Noorden and Moelants, 1999): it weighs the drum evidence and breaks the
 two-or-four-subdivisions tie, never more. 115 and 120 score alike on the independent set;
 120 gets 3 more of the project's own 208 renders right."""
-
-
-def magnitudes(signal: FloatArray, n_fft: int, hop: int) -> FloatArray:
-    """Hann-windowed STFT magnitudes, shape ``[frames, n_fft // 2 + 1]``."""
-    if signal.size < n_fft:
-        signal = np.pad(signal, (0, n_fft - signal.size))
-    frames = np.lib.stride_tricks.sliding_window_view(signal, n_fft)[::hop]
-    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n_fft) / n_fft)
-    return np.abs(np.fft.rfft(frames * window, axis=1))
-
-
-def _onset_hop(rate: float) -> int:
-    """Hop (samples) nearest ``_ONSET_HOP_SECONDS`` that is a power of two; the FFT is 4 hops."""
-    return int(2 ** round(math.log2(_ONSET_HOP_SECONDS * rate)))
-
-
-def _band_envelopes(signal: FloatArray, rate: float) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Log-magnitude spectral flux (nats per bin, per frame) over all bins, the drum bands
-    (under ``_HIGH_BAND_HZ``) and the cymbal band (above it); each shape ``[frames - 1]``.
-
-    Half-wave rectified frame-to-frame increase: note starts count, decays do not. The drum
-    envelope averages the low and mid bands separately so the few kick bins are not outvoted by
-    the many snare bins.
-    """
-    hop = _onset_hop(rate)
-    mags = magnitudes(signal, 4 * hop, hop)
-    peak = float(mags.max())
-    if peak <= 0.0:
-        empty = np.zeros(max(0, mags.shape[0] - 1))
-        return empty, empty, empty
-    flux = np.maximum(np.diff(np.log1p(_LOG_COMPRESSION / peak * mags), axis=0), 0.0)
-    freqs = np.fft.rfftfreq(4 * hop, 1.0 / rate)
-    low, high = freqs < _LOW_BAND_HZ, freqs >= _HIGH_BAND_HZ
-    mid = ~(low | high)
-    cymbal_edge = min(_CYMBAL_BAND_HZ, 0.75 * rate / 2.0)  # a low-rate input keeps a band
-    high = freqs >= cymbal_edge
-    full: FloatArray = flux.mean(axis=1)
-    band = freqs < _HIGH_BAND_HZ
-    percussive = _percussive(mags[:, band])
-    drum_flux = np.maximum(np.diff(np.log1p(_LOG_COMPRESSION / peak * percussive), axis=0), 0.0)
-    drums: FloatArray = 0.5 * (
-        drum_flux[:, low[band]].mean(axis=1) + drum_flux[:, mid[band]].mean(axis=1)
-    )
-    cymbals: FloatArray = flux[:, high].mean(axis=1) if high.any() else np.zeros_like(full)
-    return full, drums, cymbals
-
-
-def _percussive(mags: FloatArray) -> FloatArray:
-    """The percussive part of a magnitude spectrogram ``[frames, bins]`` (median-filter
-    harmonic/percussive separation, Fitzgerald 2010): sustained notes are smooth along time,
-    drum hits along frequency; a soft mask keeps what is more the latter."""
-    along_time = scipy.ndimage.median_filter(mags, size=(_HPSS_FRAMES, 1), mode="nearest")
-    along_freq = scipy.ndimage.median_filter(mags, size=(1, _HPSS_BINS), mode="nearest")
-    weight = np.square(along_freq)
-    total = weight + np.square(along_time)
-    mask = np.divide(weight, total, out=np.zeros_like(weight), where=total > 0.0)
-    return np.asarray(mags * mask, dtype=np.float64)
-
-
-def _smooth(envelope: FloatArray, frame_rate: float, floor: bool = False) -> FloatArray:
-    """Gaussian-smoothed (onsets fall between frames) with the ~1 s running mean removed, so
-    periodicity is measured rather than loudness. With ``floor`` the running 20th percentile is
-    removed instead: a soft onset then still counts as present instead of below average."""
-    envelope = scipy.ndimage.gaussian_filter1d(envelope, _ONSET_SMOOTHING_FRAMES)
-    size = round(frame_rate) | 1
-    if floor:
-        level = scipy.ndimage.percentile_filter(envelope, 20, size=size)
-    else:
-        level = scipy.ndimage.uniform_filter1d(envelope, size=size)
-    return np.asarray(envelope - level, dtype=np.float64)
-
-
-def _autocorrelation(envelope: FloatArray) -> FloatArray | None:
-    """Normalised autocorrelation (lag 0 = 1), or None for a constant envelope."""
-    size = envelope.size
-    autocorr = np.fft.irfft(np.abs(np.fft.rfft(envelope, 2 * size)) ** 2)[:size]
-    if autocorr[0] <= 0.0:
-        return None
-    normalised: FloatArray = autocorr / autocorr[0]
-    return normalised
 
 
 def _parabolic_peak(values: FloatArray, index: int) -> float:
@@ -396,20 +300,20 @@ def tempo_and_confidence(signal: FloatArray, rate: float) -> tuple[float, float]
     """
     if signal.size < _MIN_TEMPO_SECONDS * rate or _rms(signal) < _SILENCE_RMS:
         return None
-    onsets, drums, cymbals = _band_envelopes(signal, rate)
+    onsets, drums, cymbals = band_envelopes(signal, rate)
     if onsets.size < 8 or float(onsets.max()) < _MIN_ONSET:
         return None
-    frame_rate = rate / _onset_hop(rate)
-    autocorr = _autocorrelation(_smooth(onsets, frame_rate))
+    frame_rate = rate / onset_hop(rate)
+    autocorr = autocorrelation(smooth(onsets, frame_rate))
     if autocorr is None:
         return None
     grid = _grid_period(autocorr, frame_rate)
     if grid is None:
         return _from_bars(autocorr, frame_rate)
-    bands = tuple(_smooth(band, frame_rate, floor=True) for band in (onsets, drums, cymbals))
-    cymbal_autocorr = _autocorrelation(_smooth(cymbals, frame_rate))
+    bands = tuple(smooth(band, frame_rate, floor=True) for band in (onsets, drums, cymbals))
+    cymbal_autocorr = autocorrelation(smooth(cymbals, frame_rate))
     autocorrs = (autocorr, autocorr if cymbal_autocorr is None else cymbal_autocorr)
-    chosen = _metrical_level(autocorrs, _smooth(drums, frame_rate), bands, grid, frame_rate)
+    chosen = _metrical_level(autocorrs, smooth(drums, frame_rate), bands, grid, frame_rate)
     if chosen is None:
         return None
     level, certainty = chosen
