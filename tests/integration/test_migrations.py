@@ -33,14 +33,11 @@ def test_upgrading_to_0003_backfills_what_old_tracks_asked_for(tmp_path: Path) -
     import json
 
     import sqlalchemy as sa
-    from alembic import command
+
+    from tests.support.migrations import migrate_to
 
     db = Database(f"sqlite:///{tmp_path / 'old.db'}")
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with db.write() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0002")
+    migrate_to(db, "0002")
     requests = {
         "j1": {"prompt": "lofi hip hop, 80 bpm, A minor", "duration": 8.0},
         "j2": {"prompt": "ambient wash", "duration": 8.0, "key": "Db major"},

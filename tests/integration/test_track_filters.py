@@ -130,18 +130,11 @@ def test_compatible_keys_refuses_non_canonical_input() -> None:
 
 
 def test_a_0001_database_upgrades_with_the_indexes(tmp_path: Path) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    from dgx_music.storage.database import MIGRATIONS_DIR
+    from tests.support.migrations import migrate_to
 
     path = tmp_path / "old.db"
     db = Database(f"sqlite:///{path}")
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with db.write() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0001")
+    migrate_to(db, "0001")
     assert db.current_revision() == "0001"
     assert "ix_tracks_bpm" not in _indexes(path)
 
@@ -151,9 +144,7 @@ def test_a_0001_database_upgrades_with_the_indexes(tmp_path: Path) -> None:
     expected |= {"ix_tracks_duration", "ix_tracks_lufs", "ix_tracks_prompt"}
     assert expected <= _indexes(path)
 
-    with db.write() as conn:
-        config.attributes["connection"] = conn
-        command.downgrade(config, "0001")
+    migrate_to(db, "0001", down=True)
     assert _indexes(path) & expected == {"ix_tracks_created"}
     db.dispose()
 
