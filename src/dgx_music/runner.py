@@ -264,8 +264,10 @@ def _stage_files(
     staging_mix = staged.add(final)
     write_audio(staging_mix, mix, request.output_format, request.bit_depth)
     asked_bpm, asked_key = asked_tempo_and_key(request)
-    measured = (analysis.bpm, analysis.key)
-    tags = _daw_tags(request, measured, result.notes, engine_name, job.seed)
+    labelled = labelled_tempo_and_key(
+        (asked_bpm, asked_key), (analysis.bpm, analysis.key), result.notes
+    )
+    tags = _daw_tags(request, labelled, engine_name, job.seed)
     if ext == "wav":
         add_wav_metadata(staging_mix, **tags)
 
@@ -328,13 +330,13 @@ def _stage_files(
 
 def _daw_tags(
     request: GenerationRequest,
-    measured: tuple[float | None, str | None],
-    notes: dict[str, Any],
+    labelled: tuple[float | None, str | None],
     engine: str,
     seed: int | None,
 ) -> dict[str, Any]:
-    """What a DAW reads from the WAV: tempo and root (ACID), loop points, title and comment."""
-    bpm, key = labelled_tempo_and_key(asked_tempo_and_key(request), measured, notes)
+    """What a DAW reads from the WAV: tempo and root (ACID), loop points, title and comment;
+    ``labelled`` is the tempo and key from ``agreement.labelled_tempo_and_key``."""
+    bpm, key = labelled
     comment = f"{engine}, seed {seed}" + (f", {key}" if key else "")
     return {
         "bpm": bpm,
