@@ -151,7 +151,9 @@ def test_swung_ride_is_read_at_the_beat_not_at_its_swung_eighths(bpm: float) -> 
     # Jazz ride: every beat plus the swung "and" two thirds of the way through beats 2 and 4,
     # hi-hat foot on 2 and 4, a feathered kick, a walking bass on every beat. Half a swung beat
     # is no period of the music, so it must not be read as the beat. (A ride alone, with no
-    # bass, reads at 3/2 of the tempo: its two-thirds spacing wins the onset grid.)
+    # bass, reads at 3/2 of the tempo: its two-thirds spacing wins the onset grid.) This
+    # synthetic groove reads right without the swing guard as well; the guard itself is pinned
+    # by the swung FluidSynth pieces of tests/integration/test_analysis_on_evalset.py.
     pattern = {"hat": "X...X..xX...X..x", "snare": "....o.......o...", "kick": "o...o...o...o..."}
     drums = 0.3 * _groove(bpm, pattern, bars=12, swing=-1.0 / 3.0)
     beat = round(60.0 / bpm * SR)
