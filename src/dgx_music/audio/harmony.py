@@ -20,7 +20,7 @@ import functools
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["chord_fit"]
+__all__ = ["chord_fit", "triad_weights"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -66,13 +66,19 @@ def _log_chord_probabilities() -> FloatArray:
     return np.asarray(np.log(table), dtype=np.float64)
 
 
-def chord_fit(chroma_frames: FloatArray) -> FloatArray:
-    """Mean log-probability per frame of the frames' chords under each key, ``[24]`` (C..B
-    major, then C..B minor), from per-frame pitch-class shares ``[frames, 12]``."""
+def triad_weights(chroma_frames: FloatArray) -> FloatArray:
+    """Each frame's soft match to the 24 triads, ``[frames, 24]`` (C..B major, then C..B minor;
+    rows sum to 1), from per-frame pitch-class shares ``[frames, 12]``."""
     spread = chroma_frames.std(axis=1, keepdims=True)
     centred = chroma_frames - chroma_frames.mean(axis=1, keepdims=True)
     z = centred / np.where(spread > 0.0, spread, 1.0)
     match = z @ _triads().T / 12.0
     weights = np.exp((match - match.max(axis=1, keepdims=True)) / _MATCH_TEMPERATURE)
-    weights /= weights.sum(axis=1, keepdims=True)
+    return np.asarray(weights / weights.sum(axis=1, keepdims=True), dtype=np.float64)
+
+
+def chord_fit(chroma_frames: FloatArray) -> FloatArray:
+    """Mean log-probability per frame of the frames' chords under each key, ``[24]`` (C..B
+    major, then C..B minor), from per-frame pitch-class shares ``[frames, 12]``."""
+    weights = triad_weights(chroma_frames)
     return np.asarray(_log_chord_probabilities() @ weights.mean(axis=0), dtype=np.float64)

@@ -17,9 +17,23 @@ Four pieces of evidence, each chosen because it fixes a confusion the plain meth
   relative major and more of its tonic triad's notes. The end is not used: a generated or
   exported clip is as often a loop cut mid-phrase as a cadence (weighing the last seconds too
   cost 8 of 120 pieces on the independent set, benchmarks/analysis_accuracy.py).
+* The opening chord: the same frames matched against the 24 triads, crediting the key whose
+  tonic triad it is. The tonic share alone barely separates A minor from C major when the music
+  opens on A-C-E; the triad (mode included) does.
 * The chords (``harmony``): each frame's best-matching triads, scored by how common such chords
   are in each key. A major IV rules out the minor key a ii-V-I loop opens on; a key whose
   chords are all diatonic beats one that needs a chromatic chord.
+
+Before any of it, each note's third harmonic (a twelfth up, so a fifth up in pitch class) is
+taken out of the chroma (``_PARTIAL_LEAK``): left in, it tilts every estimate towards the
+dominant key.
+
+On the independent evaluation set (benchmarks/analysis_accuracy.py, 120 pieces per seed) the
+opening chord and the partial correction together moved exact keys from 86.7 / 85.8 / 80.8 % to
+91.7 / 90.0 / 86.7 % on seeds 0 / 1 / 2 (MIREX 0.907 / 0.902 / 0.856 to 0.932 / 0.925 /
+0.887); seed 2 was built after both were chosen, so it is the unbiased figure. Pieces that open
+on a chord other than the tonic (a ii-V-I loop starting on ii) are what the opening cues get
+wrong; loops of a minor key's natural chords (i-VI-III-VII) are what the rest get wrong.
 
 Percussion adds a broadband, roughly flat share to every pitch class, which correlation ignores.
 A median-filter harmonic/percussive split (across time vs across frequency) was tried on the
@@ -33,7 +47,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from dgx_music.audio.harmony import chord_fit
+from dgx_music.audio.harmony import chord_fit, triad_weights
 from dgx_music.audio.onsets import magnitudes
 
 __all__ = ["estimate_key", "key_and_confidence"]
@@ -56,6 +70,17 @@ _OPENING_SECONDS = 1.5
 _OPENING_WEIGHT = 1.0
 """Bonus per unit share of the opening on a key's tonic, against correlations in [-1, 1]:
 enough to decide between a key and its relative, not to overrule a clear profile."""
+_OPENING_CHORD_WEIGHT = 0.5
+"""Bonus for the key whose tonic triad (mode included) the opening frames match: the tonic
+share above cannot tell an A minor opening from a C major one (A-C-E shares two notes with
+C-E-G), the triad match can. Half the tonic-share weight, so a clear profile still wins."""
+_PARTIAL_LEAK = 0.1
+"""Share of each pitch class's power credited to the pitch class a fifth above it, as the
+third harmonic (a twelfth up) of every note puts it there, and removed again. Uncorrected, that
+leak tilts the estimate to the dominant key (one sharp more) -- the commonest non-relative miss
+on the evaluation set. 0.1 is the order of the 3rd harmonic's power share in the 55 Hz-2 kHz
+band for ordinary instrument spectra (amplitude ~1/n); what it changed is in the module
+docstring."""
 _CHORD_WEIGHT = 1.0
 """The chords' fit (``harmony``: mean log-probability per frame) is added on equal terms."""
 _CONFIDENCE_TEMPERATURE = 0.2
@@ -85,6 +110,11 @@ def _shares(power: FloatArray, freqs: FloatArray, lo: float, hi: float) -> Float
     for pc in range(12):
         folded[:, pc] = shares[:, pitch_class == pc].sum(axis=1)
     return folded
+
+
+def _without_fifth_partials(shares: FloatArray) -> FloatArray:
+    """``shares`` less ``_PARTIAL_LEAK`` times the share a fifth below (clipped at zero)."""
+    return np.clip(shares - _PARTIAL_LEAK * np.roll(shares, 7, axis=1), 0.0, None)
 
 
 def _zscore(values: FloatArray) -> FloatArray:
@@ -120,14 +150,15 @@ def key_and_confidence(signal: FloatArray, rate: float) -> tuple[str, float] | N
     if loudest <= 0.0:
         return None
     power = power[in_band >= _CHROMA_FRAME_FLOOR * loudest]
-    bass = _shares(power, freqs, _CHROMA_MIN_HZ, _BASS_MAX_HZ)
-    treble = _shares(power, freqs, _BASS_MAX_HZ, top)
+    bass = _without_fifth_partials(_shares(power, freqs, _CHROMA_MIN_HZ, _BASS_MAX_HZ))
+    treble = _without_fifth_partials(_shares(power, freqs, _BASS_MAX_HZ, top))
     chroma = treble.mean(axis=0) + bass.mean(axis=0)
     if float(chroma.std()) <= 1e-12 * max(float(chroma.mean()), 1e-300):
         return None
     edge = max(1, round(_OPENING_SECONDS * rate / _CHROMA_HOP))
     opening = (bass[:edge] + treble[:edge]).sum(axis=0)
     opening = opening / opening.sum() if opening.sum() > 0.0 else opening
+    opening_chord = triad_weights(bass[:edge] + treble[:edge]).mean(axis=0)
     chroma_z = _zscore(chroma)
     chords = chord_fit(bass + treble)
     names: list[str] = []
@@ -137,7 +168,11 @@ def key_and_confidence(signal: FloatArray, rate: float) -> tuple[str, float] | N
             correlation = float(np.dot(chroma_z, _zscore(np.roll(profile, tonic)))) / 12.0
             names.append(f"{_PITCH_NAMES[tonic]} {mode}")
             scores.append(correlation + _OPENING_WEIGHT * float(opening[tonic]))
-    combined = np.asarray(scores) + _CHORD_WEIGHT * (chords - chords.max())
+    combined = (
+        np.asarray(scores)
+        + _OPENING_CHORD_WEIGHT * opening_chord
+        + _CHORD_WEIGHT * (chords - chords.max())
+    )
     return _best_with_confidence(names, combined)
 
 
