@@ -40,6 +40,10 @@ class Worker:
         """Finish the running job, claim no more."""
         self._stopping.set()
 
+    def pause(self, seconds: float) -> None:
+        """Wait ``seconds``, or less if the worker is stopped meanwhile."""
+        self._stopping.wait(seconds)
+
     def abort(self) -> None:
         """Stop the running job at its next step and give it back to the queue."""
         self._stopping.set()
@@ -131,3 +135,60 @@ class Worker:
                 continue
             ran += len(outcomes)
         return ran
+
+
+class WorkerThreads:
+    """``count`` workers on threads of this process, sharing one service: the workers that
+    ``dgx-music serve`` runs beside the API, so that one command is a whole installation.
+
+    Sharing the service means sharing its engines, so MusicGen is loaded once however many
+    threads there are. A worker thread survives an unexpected error (it logs it and claims
+    again after a pause), because a dead thread in a server is a queue that silently stops.
+    """
+
+    RESTART_PAUSE = 5.0
+    """Seconds a worker waits after an unexpected error before it claims again."""
+
+    def __init__(self, service: GenerationService, count: int) -> None:
+        base = worker_name()
+        self.workers = [Worker(service, name=f"{base}/{index}") for index in range(count)]
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for index, worker in enumerate(self.workers):
+            thread = threading.Thread(
+                target=self._run, args=(worker,), name=f"dgx-music-worker-{index}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def _run(self, worker: Worker) -> None:
+        log.info("worker %s started", worker.name)
+        while not worker.stopping:
+            try:
+                worker.run_forever()
+            except Exception:
+                log.exception("worker %s: unexpected error; claiming again shortly", worker.name)
+                worker.pause(self.RESTART_PAUSE)
+        log.info("worker %s stopped", worker.name)
+
+    def alive(self) -> list[str]:
+        """Names of the workers whose threads are running."""
+        return [w.name for w, t in zip(self.workers, self._threads, strict=False) if t.is_alive()]
+
+    def stop(self, grace: float) -> None:
+        """Let running jobs finish for up to ``grace`` seconds, then hand what is still running
+        back to the queue (without spending an attempt) and wait for the threads to end."""
+        import time
+
+        for worker in self.workers:
+            worker.stop()
+        deadline = time.monotonic() + grace
+        for thread in self._threads:
+            thread.join(max(deadline - time.monotonic(), 0.0))
+        for worker, thread in zip(self.workers, self._threads, strict=False):
+            if thread.is_alive():
+                log.info("worker %s: releasing its job back to the queue", worker.name)
+                worker.abort()
+        for thread in self._threads:
+            thread.join(30)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -201,21 +201,14 @@ def tracks_list(
 
 
 def _moment(text: str, option: str, *, end: bool) -> datetime:
-    """An ISO date or time as an aware UTC instant; a bare date at the end of a range means the
-    next midnight, so that ``--until 2026-03-01`` includes the whole of that day."""
+    """``--since``/``--until`` as an aware UTC instant (see ``parse_moment``)."""
     from dgx_music.cli.context import fail
+    from dgx_music.storage.tracks import InvalidTrackFilter, parse_moment
 
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        fail(f"{option} {text!r} is not an ISO date such as 2026-03-01 or 2026-03-01T12:00")
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    is_bare_date = len(text.strip()) == len("2026-03-01")
-    if end:
-        # Exclusive upper bound: the next midnight after a date, or just past a given time.
-        moment += timedelta(days=1) if is_bare_date else timedelta(microseconds=1)
-    return moment
+        return parse_moment(text, end=end)
+    except InvalidTrackFilter as exc:
+        fail(f"{option} {exc}")
 
 
 @tracks_app.command("show")

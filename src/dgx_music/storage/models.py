@@ -78,6 +78,8 @@ class JobRow(Base):
     __table_args__ = (
         Index("ix_jobs_claim", "status", "priority", "created_at"),
         Index("ix_jobs_batch", "batch_id"),
+        Index("ix_jobs_created", "created_at", "id"),  # job listing pages (migration 0004)
+        Index("ix_jobs_updated", "updated_at"),  # the all-jobs event stream (migration 0004)
     )
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, cast, get_args
 
 from sqlalchemy import ColumnElement, Row, Select, Table, delete, func, select
@@ -128,6 +129,30 @@ class TrackFilter:
         return query.order_by(column.asc().nulls_last(), tracks.c.id.asc())
 
 
+def parse_moment(text: str, *, end: bool) -> datetime:
+    """An ISO date or time as an aware UTC instant for ``created_since``/``created_before``.
+
+    At the end of a range (``end``) the bound is exclusive, so a bare date means the next
+    midnight — "until 2026-03-01" includes that whole day — and a time means just past it.
+    Naive values are taken as UTC. Shared by ``tracks list`` and the REST API.
+    """
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidTrackFilter(
+            f"{text!r} is not an ISO date such as 2026-03-01 or 2026-03-01T12:00"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    if end:
+        is_bare_date = len(text.strip()) == len("2026-03-01")
+        try:
+            moment += timedelta(days=1) if is_bare_date else timedelta(microseconds=1)
+        except OverflowError:  # the last day there is: the bound excludes nothing
+            moment = datetime.max.replace(tzinfo=UTC)
+    return moment
+
+
 def track_from_row(row: Row[Any]) -> Track:
     data = dict(row._mapping)
     data["stems"] = dict(data["stems"] or {})
@@ -152,7 +177,12 @@ class TrackRepository:
         return track_from_row(row)
 
     def list(
-        self, where: TrackFilter | None = None, *, text: str | None = None, limit: int = 50
+        self,
+        where: TrackFilter | None = None,
+        *,
+        text: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
     ) -> list[Track]:
         """``text`` alone is kept for callers from before :class:`TrackFilter` existed."""
         if where is None:
@@ -160,8 +190,35 @@ class TrackRepository:
         elif text is not None:
             raise TypeError("pass text inside the TrackFilter, not beside it")
         query = where.ordered(select(tracks).where(*where.conditions())).limit(limit)
+        if offset:
+            query = query.offset(offset)
         with self.db.read() as conn:
             return [track_from_row(row) for row in conn.execute(query)]
+
+    def find_by_file_name(self, name: str) -> Track:
+        """The track whose audio file is called ``name`` (its last path component).
+
+        A lookup in the catalogue, never on the disk: a name with a separator in it cannot be
+        a file name there and finds nothing, so no input can reach outside the library.
+        """
+        if not name or "/" in name or "\\" in name:
+            raise TrackNotFound(f"no track with a file named {name!r}")
+        ends_with = tracks.c.path.endswith("/" + name, autoescape=True)
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(tracks).where((tracks.c.path == name) | ends_with).limit(2)
+            ).all()
+        if len(rows) != 1:
+            raise TrackNotFound(f"no track with a file named {name!r}")
+        return track_from_row(rows[0])
+
+    def ids_for_jobs(self, job_ids: Sequence[str]) -> dict[str, str]:
+        """Job id → id of the track it made, for the jobs among ``job_ids`` that made one."""
+        if not job_ids:
+            return {}
+        query = select(tracks.c.job_id, tracks.c.id).where(tracks.c.job_id.in_(list(job_ids)))
+        with self.db.read() as conn:
+            return {job_id: track_id for job_id, track_id in conn.execute(query)}
 
     def delete(self, track_id: str) -> None:
         with self.db.write() as conn:

@@ -156,6 +156,13 @@ class MusicGenEngine:
         if self._pool is not None:
             self._pool.close()
 
+    def resident(self) -> LoadedModel | None:
+        """The model this process holds in memory now, if any (for ``GET /engines``).
+
+        Never loads anything and never imports torch: with no model loaded yet it is None.
+        """
+        return None if self._pool is None else self._pool.loaded
+
     def _model_pool(self) -> ModelPool:
         if self._pool is None:
             from dgx_music.engines.musicgen.loader import ModelPool
