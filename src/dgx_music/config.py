@@ -97,6 +97,37 @@ class Settings(BaseSettings):
     poll_interval: float = Field(default=0.5, gt=0, le=60, description="seconds between claims")
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
     sqlite_busy_timeout: float = Field(default=30.0, gt=0, le=600, description="seconds")
+    api_max_body_bytes: int = Field(
+        default=65_536,
+        ge=1024,
+        le=16 * 2**20,
+        description="largest request body the API reads, uploads aside (bytes); larger: 413",
+    )
+    api_max_upload_bytes: int = Field(
+        default=100 * 2**20,
+        ge=1024,
+        le=2**31,
+        description="largest audio file POST /analyze accepts (bytes); larger: 413",
+    )
+    api_max_batch: int = Field(
+        default=50, ge=1, le=1000, description="requests in one POST /generate/batch"
+    )
+    api_event_interval: float = Field(
+        default=0.5,
+        ge=0.05,
+        le=10,
+        description="seconds between looks at the job store behind each progress event stream",
+    )
+    api_keepalive_seconds: float = Field(
+        default=15.0,
+        ge=1,
+        le=300,
+        description="seconds of silence after which an event stream sends a keep-alive comment",
+    )
+    allow_insecure_bind: bool = Field(
+        default=False,
+        description="let `serve` listen on a non-loopback address without API keys",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -121,6 +152,11 @@ class Settings(BaseSettings):
     @property
     def library_root(self) -> Path:
         return self.library_dir or self.data_dir / "library"
+
+    @property
+    def cache_root(self) -> Path:
+        """Derived files that can be made again at any time (format conversions)."""
+        return self.data_dir / "cache"
 
     @property
     def effective_database_url(self) -> str:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dgx_music.cli import library_check, models, records
+from dgx_music.cli import library_check, models, records, serve
 from dgx_music.cli.context import EXIT_JOB_FAILED, fail, open_service, user_errors
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 models.register(app)
 library_check.register(app)
+serve.register(app)
 
 
 class AudioFormat(enum.StrEnum):

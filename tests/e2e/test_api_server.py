@@ -1,0 +1,133 @@
+"""``dgx-music serve`` as a user runs it: a real uvicorn process with its in-process worker,
+spoken to over a real socket — live progress as Server-Sent Events, byte ranges, shutdown."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DGX_MUSIC_API_EVENT_INTERVAL": "0.1",
+        "DGX_MUSIC_POLL_INTERVAL": "0.1",
+        "DGX_TEST_STEP_SECONDS": "0.15",  # the tone engine takes 1.5 s: progress to watch
+    }
+    log = (tmp_path / "serve.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dgx_music", "serve", "--port", str(port), "--workers", "1"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/api/v1/health/live", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, (tmp_path / "serve.log").read_text()
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.1)
+        yield base
+        process.send_signal(signal.SIGTERM)
+        # uvicorn shuts down cleanly, then re-raises the signal so the exit status tells
+        # a supervisor what stopped it.
+        assert process.wait(20) in (0, -signal.SIGTERM)
+        output = (tmp_path / "serve.log").read_text()
+        assert "Application shutdown complete" in output and "stopped" in output, output
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+        log.close()
+
+
+def events(response: httpx.Response) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(event, data) pairs of an event stream, comments and retry hints skipped."""
+    name, data = "message", ""
+    for line in response.iter_lines():
+        if line.startswith("event:"):
+            name = line.removeprefix("event:").strip()
+        elif line.startswith("data:"):
+            data += line.removeprefix("data:").strip()
+        elif line == "" and data:
+            yield name, json.loads(data)
+            name, data = "message", ""
+
+
+def test_progress_streams_until_the_job_ends_then_the_audio_serves_ranges(server: str) -> None:
+    with httpx.Client(base_url=server, timeout=20) as client:
+        with client.stream("GET", "/api/v1/events") as everything:
+            assert everything.headers["content-type"].startswith("text/event-stream")
+            answer = client.post(
+                "/api/v1/generate", json={"prompt": "tone", "engine": "tone", "duration": 1.0}
+            )
+            assert answer.status_code == 202
+            job_id = answer.json()["id"]
+
+            with client.stream("GET", f"/api/v1/jobs/{job_id}/events") as one:
+                seen = list(events(one))  # ends by itself when the job does
+            names = [name for name, _ in seen]
+            assert names[-1] == "end" and set(names[:-1]) == {"progress"}
+            fractions = [data["progress"] for _, data in seen]
+            assert fractions == sorted(fractions) and len(set(fractions)) >= 3
+            assert any(data["eta_seconds"] is not None for _, data in seen)
+            final = seen[-1][1]
+            assert final["status"] == "completed" and final["track_id"]
+
+            for name, data in events(everything):  # the all-jobs stream saw it end too
+                if name == "end" and data["id"] == job_id:
+                    assert data["track_id"] == final["track_id"]
+                    break
+
+        after = client.get(f"/api/v1/jobs/{job_id}/events")  # already over: one event, closed
+        assert after.text.count("event: end") == 1
+
+        url = f"/api/v1/tracks/{final['track_id']}/audio"
+        whole = client.get(url).content
+        part = client.get(url, headers={"Range": "bytes=44-1043"})
+        assert part.status_code == 206 and part.content == whole[44:1044]
+        assert part.headers["content-range"] == f"bytes 44-1043/{len(whole)}"
+        past = client.get(url, headers={"Range": f"bytes={len(whole) + 5}-"})
+        assert past.status_code == 416
+        assert past.headers["content-type"].startswith("application/problem+json")
+
+        health = client.get("/api/v1/health").json()
+        assert health["workers"]["in_process"] == 1
+
+
+def test_serve_refuses_a_network_address_without_protection() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "dgx_music", "serve", "--host", "0.0.0.0", "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2 and "refusing to listen on 0.0.0.0" in done.stderr

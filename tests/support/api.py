@@ -1,0 +1,60 @@
+"""The real API app over a real service in the test's data directory, and a way to run its
+queue: what the API tests share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from dgx_music.api import create_app
+from dgx_music.config import load_settings
+from dgx_music.service import GenerationService
+from dgx_music.worker import Worker
+
+PROBLEM = "application/problem+json"
+
+
+@contextmanager
+def api_client() -> Iterator[tuple[TestClient, GenerationService]]:
+    """A client of the whole app (middleware, handlers, routers) and the service behind it."""
+    service = GenerationService(load_settings())
+    try:
+        with TestClient(create_app(service=service)) as client:
+            yield client, service
+    finally:
+        service.close()
+
+
+def run_queue(service: GenerationService) -> int:
+    """Run every queued job in this process, as a worker would; returns how many ran."""
+    return Worker(service).run_forever(until_idle=True)
+
+
+def make_track(
+    client: TestClient, service: GenerationService, prompt: str = "tone", **fields: Any
+) -> dict[str, Any]:
+    """Queue one clip through the API (the fast tone engine unless told), run it, return
+    the track's JSON."""
+    body = {"prompt": prompt, "engine": "tone", "duration": 1.0, "seed": 3, **fields}
+    answer = client.post("/api/v1/generate", json=body)
+    assert answer.status_code == 202, answer.text
+    run_queue(service)
+    job = client.get(answer.headers["location"]).json()
+    assert job["status"] == "completed", job
+    track = client.get(job["links"]["track"])
+    assert track.status_code == 200, track.text
+    result: dict[str, Any] = track.json()
+    return result
+
+
+def assert_problem(answer: Any, status: int) -> dict[str, Any]:
+    """``answer`` is an RFC 9457 problem with ``status``; returns its body."""
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"].startswith(PROBLEM), answer.headers
+    body: dict[str, Any] = answer.json()
+    assert {"type", "title", "status", "detail"} <= set(body), body
+    assert body["status"] == status and body["detail"], body
+    return body
