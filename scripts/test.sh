@@ -5,11 +5,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # What only the tests need: the fluidsynth CLI and a second General MIDI SoundFont render the
-# independent analysis set (benchmarks/evalset.py), ffmpeg's ebur128 is the loudness reference.
+# independent analysis set (benchmarks/evalset.py), ffmpeg's ebur128 is the loudness reference,
+# Chromium and its driver run the web page.
 test_packages=()
 command -v fluidsynth >/dev/null || test_packages+=(fluidsynth)
 [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || test_packages+=(fluid-soundfont-gm)
 command -v ffmpeg >/dev/null || test_packages+=(ffmpeg)
+# The web page's tests drive headless Chromium through chromedriver (same Debian version).
+command -v chromium >/dev/null || test_packages+=(chromium)
+command -v chromedriver >/dev/null || test_packages+=(chromium-driver)
+# Exported Ardour sessions are loaded in real Ardour 7, headless (its ardour7-lua runner).
+command -v ardour7-lua >/dev/null || test_packages+=(ardour)
 if ((${#test_packages[@]})); then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi

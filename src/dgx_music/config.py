@@ -7,13 +7,17 @@ is ``$XDG_CONFIG_HOME/dgx-music/config.toml`` unless ``DGX_MUSIC_CONFIG_FILE`` n
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
+import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -38,6 +42,25 @@ def default_config_file() -> Path:
 
 class SettingsError(ValueError):
     """Settings that cannot work; the message names each offending setting."""
+
+
+def digest_api_key(key: str) -> str:
+    """The SHA-256 hex digest an API key is known by once it has been read.
+
+    A plain hash, not a slow password hash: the keys ``dgx-music keys add`` makes carry 256
+    random bits, so there is nothing to guess, and every request must be checked cheaply.
+    """
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _split_list(value: Any) -> Any:
+    """A list setting from the environment: a JSON array, or words split on commas."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        return json.loads(text)
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 class Settings(BaseSettings):
@@ -128,6 +151,68 @@ class Settings(BaseSettings):
         default=False,
         description="let `serve` listen on a non-loopback address without API keys",
     )
+    api_keys: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="API keys (comma-separated in the environment); held only as SHA-256 "
+        "digests once read. Keys made by `dgx-music keys add` live in api_keys_file instead",
+    )
+    api_keys_file: Path | None = Field(
+        default=None,
+        description="`name:sha256-hex` lines written by `dgx-music keys` "
+        "(default data_dir/api-keys)",
+    )
+    api_generate_rate_per_minute: int = Field(
+        default=10,
+        ge=0,
+        le=100_000,
+        description="generations per minute per API key (or client address without keys); "
+        "a batch of N counts as N; 0: unlimited",
+    )
+    api_request_rate_per_minute: int = Field(
+        default=0,
+        ge=0,
+        le=1_000_000,
+        description="requests of any kind per minute per API key or client address, health "
+        "checks aside; 0: unlimited",
+    )
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="addresses or CIDR networks of reverse proxies whose X-Forwarded-For is "
+        "believed (comma-separated in the environment)",
+    )
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _digest_keys(cls, value: Any) -> Any:
+        """Plain keys become digests here, so the settings object never holds a key."""
+        keys = _split_list(value)
+        if not isinstance(keys, list | tuple):
+            return keys
+        if not all(isinstance(key, str) for key in keys):
+            raise ValueError("API keys must be strings")
+        short = [index for index, key in enumerate(keys) if len(key.strip()) < 16]
+        if short:
+            raise ValueError(
+                "an API key must have at least 16 characters (`dgx-music keys add` makes "
+                f"strong ones); too short: key {short[0] + 1}"
+            )
+        return tuple(digest_api_key(key.strip()) for key in keys)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        return _split_list(value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        networks = []
+        for entry in value:
+            try:
+                networks.append(str(ipaddress.ip_network(entry.strip(), strict=False)))
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or CIDR network") from None
+        return tuple(networks)
 
     @classmethod
     def settings_customise_sources(
@@ -152,6 +237,10 @@ class Settings(BaseSettings):
     @property
     def library_root(self) -> Path:
         return self.library_dir or self.data_dir / "library"
+
+    @property
+    def api_keys_path(self) -> Path:
+        return self.api_keys_file or self.data_dir / "api-keys"
 
     @property
     def cache_root(self) -> Path:

@@ -134,8 +134,11 @@ def install_problem_handlers(app: FastAPI) -> None:
         assert isinstance(exc, HTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else _phrase(exc.status_code)
         kind = getattr(exc, "kind", None)
+        headers = exc.headers
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
         return problem_response(
-            exc.status_code, detail, kind=kind, instance=request.url.path, headers=exc.headers
+            exc.status_code, detail, kind=kind, instance=request.url.path, headers=headers
         )
 
     async def on_validation(request: Request, exc: Exception) -> ProblemResponse:
@@ -193,6 +196,28 @@ def install_problem_handlers(app: FastAPI) -> None:
         app.add_exception_handler(error, on_domain(status, kind))
     app.add_exception_handler(OperationalError, on_database)
     app.add_exception_handler(Exception, on_anything)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path, for a 405's ``Allow`` header.
+
+    Starlette's 405 names only the methods of the first route whose path matched, so a
+    resource with a GET route and a DELETE route answered ``Allow: GET``; RFC 9110 (15.5.6)
+    asks for all of the resource's methods, and clients and schema checks rely on it.
+    """
+    from starlette.routing import Match
+
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:

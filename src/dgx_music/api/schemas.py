@@ -11,7 +11,8 @@ import math
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from starlette.responses import Response
 
 from dgx_music.domain import MAX_SEED, GenerationRequest, Job, JobStatus, Track
 
@@ -22,10 +23,25 @@ def _finite(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else value
 
 
+STRICT_BODY = ConfigDict(extra="forbid", strict=True)
+"""Request bodies take exactly the types the schema names: no ``"5"`` for an integer, no
+``"true"`` for a boolean. Lax coercion would accept bodies the published schema calls invalid,
+and a client relying on it would break against any other implementation of the schema."""
+
+
+def integral(value: object) -> object:
+    """``3.0`` as ``3``: JSON Schema's ``integer`` is any number without a fraction, and JSON
+    encoders (JavaScript's among them) may write one that way; strict mode alone refuses it.
+    A validator rather than an annotated type, which would garble the fields' JSON schema."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 class GenerateBody(BaseModel):
     """What ``POST /generate`` takes; unset fields come from the server's settings."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT_BODY
 
     prompt: str = Field(min_length=1, max_length=2000, examples=["lofi hip hop, 80 bpm, A minor"])
     engine: str | None = Field(default=None, max_length=64, description="auto, musicgen, …")
@@ -55,6 +71,8 @@ class GenerateBody(BaseModel):
     true_peak_dbtp: float | None = Field(default=None, ge=-12, le=0)
     priority: int = Field(default=0, ge=-1000, le=1000, description="higher runs first")
 
+    _integral = field_validator("seed", "top_k", "bars", "priority", mode="before")(integral)
+
     def parameters(self) -> dict[str, Any]:
         """The request fields other than the prompt, as ``build_request`` takes them."""
         values = self.model_dump(exclude={"prompt", "priority"}, exclude_none=True)
@@ -64,10 +82,12 @@ class GenerateBody(BaseModel):
 
 
 class BatchBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT_BODY
 
     requests: list[GenerateBody] = Field(min_length=1, description="validated all before any")
     priority: int = Field(default=0, ge=-1000, le=1000, description="for every job of the batch")
+
+    _integral = field_validator("priority", mode="before")(integral)
 
 
 class JobLinks(BaseModel):
@@ -256,3 +276,15 @@ class WaveformOut(BaseModel):
     bucket_seconds: float
     min: list[float]
     max: list[float]
+
+
+def json_response(model: BaseModel, status_code: int = 200) -> Response:
+    """``model`` as the JSON body of a response, serialised once by pydantic.
+
+    For the hot read routes: a route that returns a model has FastAPI validate it against the
+    ``response_model`` again and, for a plain ``def`` route, do that in a second trip through
+    the thread pool. The models here are validated when built, so that second pass only costs
+    (a third of ``GET /jobs/{id}``'s time). The routes still declare ``response_model`` for
+    the OpenAPI document, and the schema tests check what they send against it.
+    """
+    return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")

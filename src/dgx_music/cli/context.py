@@ -27,6 +27,7 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
 
 
 def _user_errors() -> tuple[type[Exception], ...]:
+    from dgx_music.api_keys import KeysFileError
     from dgx_music.audio.export import AudioFileError
     from dgx_music.config import SettingsError
     from dgx_music.engines.base import EngineError
@@ -36,6 +37,7 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from dgx_music.storage.tracks import TrackNotFound
 
     return (
+        KeysFileError,
         AudioFileError,
         SettingsError,
         EngineError,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dgx_music.cli import library_check, models, records, serve
+from dgx_music.cli import daw, keys, library_check, models, records, serve
 from dgx_music.cli.context import EXIT_JOB_FAILED, fail, open_service, user_errors
 
 if TYPE_CHECKING:
@@ -33,6 +33,8 @@ app.add_typer(db_app, name="db")
 models.register(app)
 library_check.register(app)
 serve.register(app)
+keys.register(app)
+daw.register(app)
 
 
 class AudioFormat(enum.StrEnum):

@@ -37,15 +37,19 @@ def is_loopback(host: str) -> bool:
 def refuse_unsafe_bind(host: str, settings: Settings) -> str | None:
     """Why listening on ``host`` is refused, or None when it is allowed.
 
-    The API has no access control yet, so anything but loopback would open the queue and the
-    library to the whole network. (Part 2 of the API issue adds API keys: with keys
-    configured, any address is allowed; this is the place to say so.)
+    Loopback is always allowed. Any other address is allowed when API keys are configured
+    (the ``api_keys`` setting or the keys file), since every route but the health checks then
+    needs one, or when ``allow_insecure_bind`` says the network is trusted. Otherwise anyone
+    on the network could queue jobs and delete tracks.
     """
-    if is_loopback(host) or settings.allow_insecure_bind:
+    from dgx_music.api_keys import configured_keys
+
+    if is_loopback(host) or settings.allow_insecure_bind or configured_keys(settings):
         return None
     return (
-        f"refusing to listen on {host}: without API keys anyone on the network could queue "
-        "jobs and delete tracks. Listen on 127.0.0.1 (and put a proxy in front), or set "
+        f"refusing to listen on {host} without API keys: anyone on the network could queue "
+        "jobs and delete tracks. Make a key with `dgx-music keys add NAME` (clients then send "
+        "`Authorization: Bearer <key>`), listen on 127.0.0.1 behind a proxy, or set "
         "DGX_MUSIC_ALLOW_INSECURE_BIND=true on a network you trust"
     )
 
@@ -71,7 +75,7 @@ def serve(
 
     with user_errors():
         settings = load_settings()
-    refusal = refuse_unsafe_bind(host, settings)
+        refusal = refuse_unsafe_bind(host, settings)
     if refusal is not None:
         fail(refusal)
     import uvicorn
@@ -87,8 +91,8 @@ def serve(
         host=host,
         port=port,
         log_level=settings.log_level.lower(),
-        # X-Forwarded-For is trusted only from configured proxies (API issue, part 2); until
-        # then the client address is the socket's.
+        # X-Forwarded-For is read by the app itself, and only from `trusted_proxies`
+        # (api/clients.py); uvicorn must not rewrite the client address before it looks.
         proxy_headers=False,
         server_header=False,
         timeout_graceful_shutdown=SHUTDOWN_SECONDS,

@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0005"
 """The Alembic head this code expects; a test keeps it equal to the migrations' head."""
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")

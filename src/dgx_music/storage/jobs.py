@@ -16,13 +16,21 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Row, Table, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, Table, and_, bindparam, func, insert, or_, select, update
 
 from dgx_music.domain import GenerationRequest, Job, JobStatus
 from dgx_music.storage.database import Database, find_one
-from dgx_music.storage.models import JobRow
+from dgx_music.storage.models import JobRow, TrackRow
 
 jobs = cast(Table, JobRow.__table__)
+_tracks = cast(Table, TrackRow.__table__)
+_WITH_TRACK = (
+    select(jobs, _tracks.c.id.label("track_id"))
+    .select_from(jobs.outerjoin(_tracks, _tracks.c.job_id == jobs.c.id))
+    .where(jobs.c.id == bindparam("job_id"))
+)
+"""A job by its full id with the id of its track (null until completed): one indexed join,
+built once, for the lookup the API answers most."""
 
 JobChanges = list[tuple[Job, datetime]]
 """Jobs with the time their row last changed (``JobStore.list`` shadows ``list`` in the class)."""
@@ -132,6 +140,21 @@ class JobStore:
         if row is None:
             raise JobNotFound(f"no job with id {job_id!r}")
         return job_from_row(row)
+
+    def get_with_track(self, job_id: str) -> tuple[Job, str | None]:
+        """Like :meth:`get`, with the id of the track the job made (None until completed):
+        what a client polling a job wants, in one query rather than a job read and a track
+        read (the full id, the common case; a prefix takes the usual two steps)."""
+        with self.db.read() as conn:
+            row = conn.execute(_WITH_TRACK, {"job_id": job_id}).first()
+            if row is None:
+                row = find_one(conn, jobs, job_id)
+                if row is not None:
+                    row = conn.execute(_WITH_TRACK, {"job_id": row.id}).first()
+        if row is None:
+            raise JobNotFound(f"no job with id {job_id!r}")
+        track_id: str | None = row.track_id
+        return job_from_row(row), track_id
 
     def list(
         self,

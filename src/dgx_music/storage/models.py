@@ -121,7 +121,9 @@ class TrackRow(Base):
     __table_args__ = (
         Index("ix_tracks_created", "created_at"),
         Index("ix_tracks_bpm", "bpm", "id"),
-        Index("ix_tracks_key", "key", "created_at"),
+        # Key leads, like engine; bpm rides along so a key + bpm filter never leaves the index
+        # (migration 0005).
+        Index("ix_tracks_key", "key", "created_at", "id", "bpm"),
         Index("ix_tracks_engine", "engine", "created_at"),
         Index("ix_tracks_duration", "duration", "id"),
         Index("ix_tracks_lufs", "lufs", "id"),

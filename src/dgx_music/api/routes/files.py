@@ -11,12 +11,18 @@ import enum
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import StreamingResponse
 
 from dgx_music.api import conversions
 from dgx_music.api.deps import ServiceDep
-from dgx_music.api.media import AUDIO_MEDIA_TYPES, MEDIA_TYPES, existing, file_response
+from dgx_music.api.media import (
+    AUDIO_MEDIA_TYPES,
+    MEDIA_TYPES,
+    existing,
+    file_response,
+    range_headers,
+)
 from dgx_music.api.problems import ApiProblem, problems
 from dgx_music.api.schemas import WaveformOut
 from dgx_music.domain import Track
@@ -33,6 +39,7 @@ class ExportRate(enum.IntEnum):
 
 
 TrackId = Annotated[str, Path(description="the track's id (or a unique prefix), or its job's id")]
+RANGES = [Depends(range_headers)]
 
 
 def _described(media_types: tuple[str, ...], what: str) -> dict[int | str, dict[str, Any]]:
@@ -66,7 +73,12 @@ def _serve_audio(
     return file_response(request, path, MEDIA_TYPES[fmt], name)
 
 
-@router.get("/tracks/{track_id}/audio", response_class=StreamingResponse, responses=AUDIO_RESPONSES)
+@router.get(
+    "/tracks/{track_id}/audio",
+    response_class=StreamingResponse,
+    responses=AUDIO_RESPONSES,
+    dependencies=RANGES,
+)
 def track_audio(
     track_id: TrackId,
     request: Request,
@@ -85,7 +97,12 @@ def track_audio(
     return _serve_audio(request, service, track, format, rate)
 
 
-@router.get("/files/{name}", response_class=StreamingResponse, responses=AUDIO_RESPONSES)
+@router.get(
+    "/files/{name}",
+    response_class=StreamingResponse,
+    responses=AUDIO_RESPONSES,
+    dependencies=RANGES,
+)
 def file_by_name(
     name: Annotated[str, Path(description="a track id, or its audio file's name")],
     request: Request,
@@ -105,6 +122,7 @@ def file_by_name(
     "/tracks/{track_id}/stems/{name}",
     response_class=StreamingResponse,
     responses=STEM_RESPONSES,
+    dependencies=RANGES,
 )
 def track_stem(
     track_id: TrackId,
@@ -124,7 +142,12 @@ def track_stem(
     return file_response(request, path, media_type, stem_name)
 
 
-@router.get("/tracks/{track_id}/midi", response_class=StreamingResponse, responses=MIDI_RESPONSES)
+@router.get(
+    "/tracks/{track_id}/midi",
+    response_class=StreamingResponse,
+    responses=MIDI_RESPONSES,
+    dependencies=RANGES,
+)
 def track_midi(track_id: TrackId, request: Request, service: ServiceDep) -> StreamingResponse:
     """The MIDI file the clip was rendered from, where the engine wrote one."""
     track = service.tracks.get(track_id)

@@ -8,8 +8,9 @@ import json
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
+from dgx_music.api import reads
 from dgx_music.api.deps import ServiceDep, SettingsDep
 from dgx_music.api.problems import ApiProblem, problems
 from dgx_music.api.schemas import (
@@ -19,6 +20,7 @@ from dgx_music.api.schemas import (
     GenerateBody,
     JobOut,
     JobPage,
+    json_response,
 )
 from dgx_music.domain import GenerationRequest, Job, JobStatus
 from dgx_music.service import AUDIO_INPUTS, GenerationService, InvalidRequest
@@ -119,28 +121,38 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 
 @router.get("/jobs", responses=problems(400, 422), response_model=JobPage)
-def list_jobs(
+async def list_jobs(
+    request: Request,
     service: ServiceDep,
     status: JobStatus | None = None,
     batch: Annotated[str | None, Query(max_length=64, description="batch id")] = None,
     engine: Annotated[str | None, Query(max_length=64, description="asked for or ran")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=512, description="from next_cursor")] = None,
-) -> JobPage:
+) -> Response:
     """Newest first, a page at a time."""
     before = decode_cursor(cursor) if cursor else None
-    found = service.jobs.list(
-        status=status, batch_id=batch, engine=engine, before=before, limit=limit + 1
-    )
-    page = found[:limit]
-    following = encode_cursor(page[-1]) if len(found) > limit else None
-    return JobPage(items=_out(service, page), next_cursor=following)
+
+    def page() -> Response:
+        found = service.jobs.list(
+            status=status, batch_id=batch, engine=engine, before=before, limit=limit + 1
+        )
+        shown = found[:limit]
+        following = encode_cursor(shown[-1]) if len(found) > limit else None
+        return json_response(JobPage(items=_out(service, shown), next_cursor=following))
+
+    return await reads.read(request, page)
 
 
 @router.get("/jobs/{job_id}", responses=problems(404, 422), response_model=JobOut)
-def get_job(job_id: JobId, service: ServiceDep) -> JobOut:
+async def get_job(job_id: JobId, request: Request, service: ServiceDep) -> Response:
     """One job, with its progress and, once completed, its track."""
-    return _out(service, [service.job(job_id)])[0]
+
+    def one() -> Response:
+        job, track_id = service.jobs.get_with_track(job_id)
+        return json_response(JobOut.of(job, track_id))
+
+    return await reads.read(request, one)
 
 
 @router.delete("/jobs/{job_id}", responses=problems(404, 409, 422), response_model=JobOut)

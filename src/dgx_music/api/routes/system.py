@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -12,6 +12,7 @@ from dgx_music.api.deps import ServiceDep, WorkersDep
 from dgx_music.api.health import HealthOut, check_database, health
 from dgx_music.api.inventory import EnginesOut, inventory
 from dgx_music.api.problems import problem_response, problems
+from dgx_music.api.schemas import json_response
 
 router = APIRouter(tags=["system"])
 health_router = APIRouter(tags=["health"])
@@ -37,12 +38,12 @@ def engines(service: ServiceDep) -> EnginesOut:
     response_model=HealthOut,
     responses={503: {"model": HealthOut, "description": "the database is not usable"}},
 )
-def get_health(service: ServiceDep, workers: WorkersDep) -> JSONResponse | HealthOut:
+def get_health(service: ServiceDep, workers: WorkersDep) -> Response:
     """Database, queue depth, busy workers, disk space and (when loaded) the GPU."""
+    # Not on the read lane (api/reads.py): a health check must not queue behind a burst of
+    # client reads, or a busy server would look like a dead one.
     report = health(service, workers)
-    if report.status != "ok":
-        return JSONResponse(report.model_dump(mode="json"), status_code=503)
-    return report
+    return json_response(report, status_code=200 if report.status == "ok" else 503)
 
 
 @health_router.get("/health/live", response_model=LiveOut)

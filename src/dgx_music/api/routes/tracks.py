@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
-from dgx_music.api import conversions
+from dgx_music.api import conversions, reads
 from dgx_music.api.deps import ServiceDep
 from dgx_music.api.problems import problems
-from dgx_music.api.schemas import TrackOut, TrackPage
+from dgx_music.api.schemas import TrackOut, TrackPage, json_response
 from dgx_music.storage.tracks import TrackFilter, TrackSort, parse_moment
 
 router = APIRouter(tags=["tracks"])
@@ -19,7 +19,8 @@ MAX_PAGE = 500
 
 
 @router.get("/tracks", responses=problems(400, 422), response_model=TrackPage)
-def list_tracks(
+async def list_tracks(
+    request: Request,
     service: ServiceDep,
     search: Annotated[str | None, Query(max_length=200, description="text in the prompt")] = None,
     bpm_min: Annotated[float | None, Query(ge=0, le=1000)] = None,
@@ -45,7 +46,7 @@ def list_tracks(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> TrackPage:
+) -> Response:
     """Clips matching every filter given, the same filters as ``dgx-music tracks list``."""
     where = TrackFilter(
         text=search,
@@ -62,23 +63,38 @@ def list_tracks(
         sort=sort,
         descending=None if order is None else order == "desc",
     )
-    found = service.tracks.list(where, limit=limit + 1, offset=offset)
-    following = offset + limit if len(found) > limit else None
-    return TrackPage(items=[TrackOut.of(t) for t in found[:limit]], next_offset=following)
+
+    def page() -> Response:
+        found = service.tracks.list(where, limit=limit + 1, offset=offset)
+        following = offset + limit if len(found) > limit else None
+        items = [TrackOut.of(t) for t in found[:limit]]
+        return json_response(TrackPage(items=items, next_offset=following))
+
+    return await reads.read(request, page)
 
 
 @router.get("/history", responses=problems(422), response_model=list[TrackOut])
-def history(
-    service: ServiceDep, limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50
+async def history(
+    request: Request,
+    service: ServiceDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> list[TrackOut]:
     """The newest clips (the first API's path; ``/tracks`` does more)."""
-    return [TrackOut.of(t) for t in service.tracks.list(TrackFilter(), limit=limit)]
+
+    def newest() -> list[TrackOut]:
+        return [TrackOut.of(t) for t in service.tracks.list(TrackFilter(), limit=limit)]
+
+    return await reads.read(request, newest)
 
 
 @router.get("/tracks/{track_id}", responses=problems(404, 422), response_model=TrackOut)
-def get_track(track_id: TrackId, service: ServiceDep) -> TrackOut:
+async def get_track(track_id: TrackId, request: Request, service: ServiceDep) -> Response:
     """One clip: measurements, what was asked, links to its audio, stems and MIDI."""
-    return TrackOut.of(service.tracks.get(track_id))
+
+    def one() -> Response:
+        return json_response(TrackOut.of(service.tracks.get(track_id)))
+
+    return await reads.read(request, one)
 
 
 @router.delete(

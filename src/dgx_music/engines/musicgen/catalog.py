@@ -47,9 +47,19 @@ class ModelNotFound(LookupError):
     """The weights are not on disk; the message says how to get them."""
 
 
+def _is_directory(name: str) -> bool:
+    """Whether ``name`` is a directory on this machine. A name no file can have (longer than
+    the file system allows, a NUL byte, ``~nobody``) is not one: the name comes from users and
+    API clients, and ``Path.is_dir`` raises for those rather than answering False."""
+    try:
+        return Path(name).expanduser().is_dir()
+    except (OSError, ValueError, RuntimeError):
+        return False
+
+
 def canonical_name(name: str) -> str:
     """``musicgen-small`` and ``small`` are accepted for ``facebook/musicgen-small``."""
-    if Path(name).expanduser().is_dir() or "/" in name:
+    if "/" in name or _is_directory(name):
         return name
     short = name.removeprefix("musicgen-")
     candidate = f"facebook/musicgen-{short}"
@@ -57,7 +67,7 @@ def canonical_name(name: str) -> str:
 
 
 def is_local_path(name: str) -> bool:
-    return name.startswith(("/", "./", "../", "~")) or Path(name).expanduser().is_dir()
+    return name.startswith(("/", "./", "../", "~")) or _is_directory(name)
 
 
 def locate(name: str, cache_dir: Path | None = None) -> Path | None:

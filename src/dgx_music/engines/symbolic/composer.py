@@ -31,7 +31,16 @@ from dgx_music.engines.symbolic.styles import (
     Style,
 )
 
-__all__ = ["PARTS", "STYLES", "Style", "chord_plan", "compose", "programs_for", "song_form"]
+__all__ = [
+    "PARTS",
+    "STYLES",
+    "Style",
+    "chord_plan",
+    "compose",
+    "programs_for",
+    "section_starts",
+    "song_form",
+]
 
 PARTS = ("drums", "bass", "chords", "lead")
 STEPS = 16
@@ -77,6 +86,18 @@ def song_form(n_bars: int, loop: bool) -> list[str]:
             for bar, label in enumerate(labels)
         ]
     return ["I"] * intro + labels + ["O"] * outro
+
+
+SECTION_NAMES = {"I": "intro", "A": "verse", "B": "chorus", "C": "breakdown", "O": "outro"}
+
+
+def section_starts(form: list[str]) -> list[tuple[int, str]]:
+    """(first bar, name) of each section of a song form: where a DAW puts its markers."""
+    return [
+        (bar, SECTION_NAMES[label])
+        for bar, label in enumerate(form)
+        if bar == 0 or form[bar - 1] != label
+    ]
 
 
 def chord_plan(

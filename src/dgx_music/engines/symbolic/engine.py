@@ -7,6 +7,7 @@ per-part stems as well as the mix, and says in ``notes`` what it understood from
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from dgx_music.engines.base import (
     GenerationResult,
     ProgressCallback,
 )
-from dgx_music.engines.symbolic.composer import compose, programs_for
+from dgx_music.engines.symbolic.composer import compose, programs_for, section_starts, song_form
 from dgx_music.engines.symbolic.prompt import MusicalIntent, parse_prompt
 from dgx_music.engines.symbolic.renderer import default_soundfont, mix_stems, render_stems
 from dgx_music.engines.symbolic.request import apply_request
@@ -77,6 +78,16 @@ def _length_info(
     else:
         source = "request duration"
     return {"bars": length.bars, "seconds": length.seconds, "source": source}
+
+
+def sections(length: Length, bpm: float) -> list[dict[str, Any]]:
+    """Where each section of the song form starts (bar, seconds), for DAW markers."""
+    bar_s = 4 * 60.0 / bpm
+    n_bars = max(1, math.ceil(length.seconds / bar_s - 1e-9))  # as compose() counts them
+    return [
+        {"name": name, "bar": bar, "seconds": round(bar * bar_s, 6)}
+        for bar, name in section_starts(song_form(n_bars, length.loop))
+    ]
 
 
 def resolve_intent(request: GenerationRequest) -> MusicalIntent:
@@ -160,6 +171,8 @@ class SymbolicEngine:
             "bars": length.bars,
             "loop": length.loop,
             "parts": [inst.name for inst in midi.instruments],
+            "meter": "4/4",
+            "sections": sections(length, intent.bpm),
             "interpretation": interpretation,
             "programs": programs_for(intent),
             "soundfont": (self.soundfont or default_soundfont()).name,

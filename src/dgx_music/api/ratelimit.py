@@ -1,0 +1,84 @@
+"""Per-client rate limits, in memory: the generic cell rate algorithm (a token bucket).
+
+Each client is one number, its *theoretical arrival time* (TAT): the moment its bucket would
+be full again. A limit of ``rate`` a minute is a bucket of ``rate`` tokens refilled one every
+``60 / rate`` seconds, so a client may send ``rate`` requests at once and then one per refill.
+A request costing ``n`` tokens (a batch of ``n`` generations) moves the TAT on by ``n``
+refills. When ``n`` exceeds the whole bucket it is still let in once the bucket is full, and
+the client then waits off the debt: every batch the API accepts can pass, and the long-run
+rate stays the limit.
+
+Memory is bounded: a client whose TAT has passed has a full bucket, which is exactly what an
+unknown client gets, so forgetting it changes nothing; idle clients are swept out as the
+table grows, and past ``max_clients`` the least recently seen go first.
+
+One limiter per process (per app): several API processes each allow the full rate.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+Clock = Callable[[], float]
+"""Seconds on a monotonic scale; tests pass a fake one."""
+
+
+class RateLimiter:
+    """``rate`` tokens a minute per client; thread-safe."""
+
+    def __init__(
+        self, rate_per_minute: int, *, clock: Clock = time.monotonic, max_clients: int = 100_000
+    ) -> None:
+        if rate_per_minute < 1:
+            raise ValueError("a rate limiter needs a rate of at least one a minute")
+        self.rate = rate_per_minute
+        self.interval = 60.0 / rate_per_minute
+        self.burst = 60.0  # the whole bucket, in seconds of refill
+        self.clock = clock
+        self.max_clients = max_clients
+        self._tat: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+        self._swept = clock()
+
+    def take(self, client: str, cost: int = 1) -> float | None:
+        """Spend ``cost`` tokens of ``client``'s bucket: None when allowed, else the seconds
+        until the request would be allowed (nothing is spent then)."""
+        now = self.clock()
+        needed = min(cost, self.rate) * self.interval
+        with self._lock:
+            start = max(self._tat.get(client, now), now)
+            wait = start + needed - now - self.burst
+            if wait > 1e-6:  # float dust must not refuse a full bucket
+                return wait
+            self._tat[client] = start + cost * self.interval
+            self._tat.move_to_end(client)
+            if len(self._tat) > self.max_clients or now - self._swept >= self.burst:
+                self._evict(now)
+        return None
+
+    def refund(self, client: str, cost: int = 1) -> None:
+        """Give back what an accepted request spent when the request came to nothing."""
+        with self._lock:
+            if client in self._tat:
+                self._tat[client] -= cost * self.interval
+
+    def _evict(self, now: float) -> None:
+        """Forget full buckets (at most once a minute, or when the table is full), then, if
+        still over the bound, the least recently seen clients."""
+        self._swept = now
+        for client in [client for client, tat in self._tat.items() if tat <= now]:
+            del self._tat[client]
+        while len(self._tat) > self.max_clients * 3 // 4:
+            self._tat.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._tat)
+
+
+def retry_after(wait: float) -> str:
+    """A ``Retry-After`` value: whole seconds, rounded up, at least one."""
+    return str(max(1, math.ceil(wait)))
