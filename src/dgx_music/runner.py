@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from dgx_music import __version__
 from dgx_music.agreement import asked_tempo_and_key, labelled_tempo_and_key
 from dgx_music.domain import AudioClip, GenerationRequest, Job, JobStatus, Track
-from dgx_music.engines.base import GenerationCancelled, GenerationResult
+from dgx_music.engines.base import Engine, GenerationCancelled, GenerationResult
 from dgx_music.library import StagedFiles
 from dgx_music.serialization import to_jsonable
 from dgx_music.service import GenerationService, sidecar_of
@@ -120,7 +120,8 @@ def run_jobs(
     engine = service.engines.get(jobs[0].request.engine)
     try:
         requests = [service.resolve_audio_inputs(job.request) for job in jobs]
-        for watch in watches:
+        for job, request, watch in zip(jobs, requests, watches, strict=True):
+            _announce(service, job, owner, engine, request)
             watch.report("generating", 0.0)
         if len(jobs) == 1:
             results = [
@@ -144,6 +145,24 @@ def run_jobs(
         _deliver(service, job, owner, watch, result.engine or engine.name, result)
         for job, watch, result in zip(jobs, watches, results, strict=True)
     ]
+
+
+def _announce(
+    service: GenerationService, job: Job, owner: str, engine: Engine, request: GenerationRequest
+) -> None:
+    """Put what the engine makes of the request (``describe``, where it has one) on the job
+    before generating, so a client sees the reading of its prompt from the start; the full
+    notes replace it when the engine is done. A description that fails is left out: the
+    generation itself then says what is wrong."""
+    describe = getattr(engine, "describe", None)
+    try:
+        notes: dict[str, Any] = {} if describe is None else describe(request)
+    except Exception as exc:
+        log.debug("job %s: no description from %s: %s", job.id, engine.name, exc)
+        return
+    if notes:
+        chosen = (notes.get("engine_choice") or {}).get("engine", engine.name)
+        service.jobs.set_notes(job.id, owner, str(chosen), notes)
 
 
 def _fail(service: GenerationService, job: Job, owner: str, exc: Exception) -> Outcome:

@@ -174,6 +174,8 @@ def test_generate_watch_play_filter_download_again_and_delete(site: Site) -> Non
     )
     assert "124 (from “124 bpm”)" in interpretation.text
     assert "house (from “house”)" in interpretation.text
+    # The reading arrives as the job starts; the full notes (the parts played) once it is done.
+    wait_for(lambda: "Parts" in site.by_id("interpretation").text, "the job's full notes")
 
     # The track appears in the library without a reload.
     wait_for(lambda: len(site.cards()) == 1, "the track in the library")

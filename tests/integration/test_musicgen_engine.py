@@ -284,3 +284,14 @@ def test_the_model_stays_loaded_between_jobs_and_unloads_when_idle(tiny_musicgen
         time.sleep(0.05)
     assert pool.loaded is None
     pool.close()
+
+
+def test_the_description_says_what_the_model_will_read_without_loading_it(
+    tiny_musicgen: Path,
+) -> None:
+    engine = make_engine(tiny_musicgen)
+    notes = engine.describe(request("lofi piano", bpm=92, key="A minor"))
+    assert notes["model"] == str(tiny_musicgen)
+    assert notes["conditioning_text"].startswith("lofi piano")
+    assert "92 bpm" in notes["conditioning_text"] and "A minor" in notes["conditioning_text"]
+    assert engine.resident() is None

@@ -76,3 +76,40 @@ def test_engine_exception_fails_the_job_with_its_message(service: GenerationServ
     assert outcome.status is JobStatus.FAILED
     job = service.job(job_id)
     assert job.status is JobStatus.FAILED and job.error == "RuntimeError: out of polyphony"
+
+
+def test_the_engines_reading_of_the_prompt_is_on_the_job_before_it_generates(
+    service: GenerationService,
+) -> None:
+    """A client watching the job (the web page, `jobs show`) sees how the prompt was read from
+    the first progress report on, not only once the clip is made."""
+    request = service.build_request("lofi hip hop, 84 bpm, in D minor", engine="symbolic", bars=1)
+    job = service.submit([request]).jobs[0]
+    claimed = service.jobs.claim("runner-test", 30, job_id=job.id)
+    assert claimed is not None
+    watch = LeaseWatch(service, claimed, "runner-test")
+    seen: list[dict[str, object]] = []
+    report = watch.engine_progress
+
+    def engine_progress(stage: str, fraction: float) -> None:
+        if not seen:
+            seen.append(service.job(job.id).notes)
+        report(stage, fraction)
+
+    watch.engine_progress = engine_progress  # type: ignore[method-assign]
+    outcome = run_job(service, service.job(job.id), "runner-test", watch)
+    assert outcome.status is JobStatus.COMPLETED
+    early = seen[0]
+    assert early["bpm"] == 84.0 and early["key"] == "D minor", early
+    assert early["interpretation"] == service.job(job.id).notes["interpretation"]
+    assert service.job(job.id).engine_used == "symbolic"
+
+
+def test_auto_describes_with_the_engine_it_will_choose(service: GenerationService) -> None:
+    """With no MusicGen weights on disk (the test data dir has none) auto picks symbolic, and
+    its early description says so and why, with the symbolic reading of the prompt."""
+    request = service.build_request("techno, 128 bpm", engine="auto", bars=1)
+    notes = service.engines.get("auto").describe(request)  # type: ignore[attr-defined]
+    assert notes["engine_choice"]["engine"] == "symbolic"
+    assert "no weights" in notes["engine_choice"]["reason"]
+    assert notes["bpm"] == 128.0

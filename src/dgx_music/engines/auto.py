@@ -64,6 +64,13 @@ class AutoEngine:
         key_of = getattr(chosen, "batch_key", None)
         return None if key_of is None else (chosen.name, *key_of(request))
 
+    def describe(self, request: GenerationRequest) -> dict[str, Any]:
+        """The chosen engine's description of ``request`` and why that engine was chosen."""
+        chosen, reason = self.choose(request)
+        describe = getattr(chosen, "describe", None)
+        notes: dict[str, Any] = {} if describe is None else describe(request)
+        return {**notes, "engine_choice": {"engine": chosen.name, "reason": reason}}
+
     def generate(
         self, request: GenerationRequest, on_progress: ProgressCallback, should_cancel: CancelCheck
     ) -> GenerationResult:

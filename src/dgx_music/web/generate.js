@@ -219,10 +219,11 @@ export class LastJob {
   update(event) {
     if (event.id !== this.jobId) return;
     this.show(event.status, event.stage, event.progress, event.error);
-    // The engine's notes land on the job record while it runs (or at its end at the latest):
-    // look again when the stage moves on, until they are there.
+    // The engine's reading of the prompt lands on the job record as it starts, its full notes
+    // (parts, sections…) when it ends: look when the stage moves on until there are notes,
+    // and once more at the end.
     const finished = ["completed", "failed", "cancelled"].includes(event.status);
-    if (!this.haveNotes && (event.stage !== this.lastStage || finished)) this.refresh();
+    if ((!this.haveNotes && event.stage !== this.lastStage) || finished) this.refresh();
     this.lastStage = event.stage;
   }
 

@@ -89,6 +89,10 @@ class MusicGenEngine:
             controls=CONTROLS,
         )
 
+    def describe(self, request: GenerationRequest) -> dict[str, Any]:
+        """The model and the text it will be conditioned on, known before it loads."""
+        return {"model": self.model_name(request), "conditioning_text": conditioning_text(request)}
+
     def model_name(self, request: GenerationRequest | None = None) -> str:
         chosen = request.model if request is not None and request.model else None
         return catalog.canonical_name(chosen or self._settings.musicgen_model)

@@ -90,6 +90,23 @@ def sections(length: Length, bpm: float) -> list[dict[str, Any]]:
     ]
 
 
+def _reading(request: GenerationRequest, intent: MusicalIntent, length: Length) -> dict[str, Any]:
+    """The notes that describe the request's reading, shared by ``describe`` and the result."""
+    return {
+        "bpm": float(intent.bpm),
+        "key": intent.key,
+        "genre": intent.genre,
+        "bars": length.bars,
+        "loop": length.loop,
+        "meter": "4/4",
+        "interpretation": {
+            **intent.interpretation,
+            "length": _length_info(request, length, intent.bars),
+            "loop": {"value": length.loop, "source": "request" if request.loop else "default"},
+        },
+    }
+
+
 def resolve_intent(request: GenerationRequest) -> MusicalIntent:
     """The prompt's reading, with every request field that was set taking precedence."""
     return apply_request(
@@ -159,22 +176,19 @@ class SymbolicEngine:
         )
         mix, stems = mix_stems(stems)
         on_progress("rendering", 1.0)
-        interpretation = {
-            **intent.interpretation,
-            "length": _length_info(request, length, intent.bars),
-            "loop": {"value": length.loop, "source": "request" if request.loop else "default"},
-        }
         notes = {
-            "bpm": float(intent.bpm),
-            "key": intent.key,
-            "genre": intent.genre,
-            "bars": length.bars,
-            "loop": length.loop,
+            **_reading(request, intent, length),
             "parts": [inst.name for inst in midi.instruments],
-            "meter": "4/4",
             "sections": sections(length, intent.bpm),
-            "interpretation": interpretation,
             "programs": programs_for(intent),
             "soundfont": (self.soundfont or default_soundfont()).name,
         }
         return GenerationResult(mix=mix, stems=stems, midi=midi_file.getvalue(), notes=notes)
+
+    def describe(self, request: GenerationRequest) -> dict[str, Any]:
+        """How the prompt and settings were read (tempo, key, genre, length, each with where it
+        came from), known before anything is composed."""
+        intent = resolve_intent(request)
+        return _reading(
+            request, intent, plan_length(request, intent.bpm, self.sample_rate, intent.bars)
+        )
