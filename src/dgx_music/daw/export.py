@@ -183,9 +183,10 @@ def load_clips(service: GenerationService, track_ids: Sequence[str]) -> list[Cli
             notes, request = dict(job.notes), job.request
         except JobNotFound:
             notes, request = {}, None
-        bpm, key = labelled_tempo_and_key(
-            (track.asked_bpm, track.asked_key), (track.bpm, track.key), notes
-        )
+        # The grid follows the audio: the measured tempo, or the exact one the engine played
+        # where it knows it (symbolic). Not the asked-for one, which the WAV's ACID label may
+        # carry: MusicGen only approximates it, and a 120 grid over 118.5 drifts 0.4 s in 30 s.
+        bpm, key = labelled_tempo_and_key((None, None), (track.bpm, track.key), notes)
         clips.append(
             Clip(
                 track=track,
