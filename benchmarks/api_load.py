@@ -445,14 +445,16 @@ def track_queries(rng: random.Random) -> list[str]:
 
 
 def start_server(
-    data_dir: Path, worker: str, nice: int, folder: Path
+    data_dir: Path, worker: str, nice: int | None, folder: Path
 ) -> tuple[str, subprocess.Popen[bytes], subprocess.Popen[bytes] | None]:
     """``dgx-music serve`` on a free port (with its worker thread, or beside a worker
-    process, or with none) and the worker process if any (at CPU priority ``nice``);
-    returns once it answers."""
+    process, or with none) and the worker process if any; returns once it answers. The job
+    threads run at the ``worker_nice`` setting (``nice``, or the service's default)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "DGX_MUSIC_DATA_DIR": str(data_dir)}
+    if nice is not None:
+        env["DGX_MUSIC_WORKER_NICE"] = str(nice)
     threads = "1" if worker == "inprocess" else "0"
     log = folder / "serve.log"
     with log.open("wb") as handle:
@@ -466,7 +468,7 @@ def start_server(
     if worker == "process":
         with (folder / "worker.log").open("wb") as handle:
             separate = subprocess.Popen(
-                ["nice", "-n", str(nice), sys.executable, "-m", "dgx_music", "worker"],
+                [sys.executable, "-m", "dgx_music", "worker"],
                 env=env,
                 stdout=handle,
                 stderr=subprocess.STDOUT,
@@ -492,8 +494,9 @@ def main() -> None:
     parser.add_argument(
         "--worker-nice",
         type=int,
-        default=0,
-        help="with --worker process: its CPU priority (nice), e.g. 10 to let the API go first",
+        default=None,
+        help="the job threads' CPU priority (the worker_nice setting; default: the service's "
+        "own, 10), e.g. 0 to let generation compete with the API on equal terms",
     )
     parser.add_argument(
         "--load",
@@ -538,10 +541,11 @@ def main() -> None:
             ("live, 1 client", live, 1, None),
             ("health, 1 client", health, 1, None),
         ]
+        nice_shown = "default" if args.worker_nice is None else args.worker_nice
         print(
             f"closed loop: {load}; paced (@ N/s): this file's client; {args.seconds:.0f} s a "
             f"figure; generation: {args.worker}"
-            + (f" (nice {args.worker_nice})" if args.worker == "process" else "")
+            + ("" if args.worker == "none" else f" (worker_nice {nice_shown})")
             + f"; {os.cpu_count()} CPUs shared by all"
         )
         print(

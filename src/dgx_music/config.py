@@ -118,6 +118,13 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(default=60.0, gt=0, le=3600)
     heartbeat_seconds: float = Field(default=10.0, gt=0, le=600)
     poll_interval: float = Field(default=0.5, gt=0, le=60, description="seconds between claims")
+    worker_nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="CPU priority (nice) of the threads that run jobs; 0 leaves it alone. "
+        "Generation is batch work: where it shares CPU cores with the API, the API answers first",
+    )
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
     sqlite_busy_timeout: float = Field(default=30.0, gt=0, le=600, description="seconds")
     api_max_body_bytes: int = Field(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 import threading
 import uuid
 from collections.abc import Sequence
@@ -23,6 +24,29 @@ log = logging.getLogger(__name__)
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def lower_cpu_priority(niceness: int, *, whole_process: bool) -> None:
+    """Run the calling thread (or, with ``whole_process``, this process) at ``niceness``.
+
+    Generation is batch work and the API is interactive: on a box where both want the CPU (the
+    symbolic engine, MusicGen's CPU fallback, resampling and analysis are all CPU work) a poll
+    should not wait behind a render. Linux keeps a nice value per thread, so the worker threads
+    that ``dgx-music serve`` runs can go below the API's event loop in the same process; threads
+    they start (torch's pools, the lease heartbeat) inherit it. Elsewhere only a whole worker
+    process is lowered. Only ever lowered: an unprivileged process cannot raise it back, so a
+    value already lower (set with ``nice`` by the operator) is kept.
+    """
+    if niceness <= 0 or not hasattr(os, "setpriority"):
+        return
+    if not whole_process and sys.platform != "linux":
+        return
+    target = 0 if whole_process else threading.get_native_id()
+    try:
+        if os.getpriority(os.PRIO_PROCESS, target) < niceness:
+            os.setpriority(os.PRIO_PROCESS, target, niceness)
+    except OSError as exc:  # a sandbox without the permission: run as we are
+        log.warning("could not lower the worker's CPU priority to nice %d: %s", niceness, exc)
 
 
 class Worker:
@@ -163,6 +187,7 @@ class WorkerThreads:
             self._threads.append(thread)
 
     def _run(self, worker: Worker) -> None:
+        lower_cpu_priority(worker.service.settings.worker_nice, whole_process=False)
         log.info("worker %s started", worker.name)
         while not worker.stopping:
             try:

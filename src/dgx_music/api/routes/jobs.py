@@ -141,7 +141,7 @@ async def list_jobs(
         following = encode_cursor(shown[-1]) if len(found) > limit else None
         return json_response(JobPage(items=_out(service, shown), next_cursor=following))
 
-    return await reads.read(request, page)
+    return await reads.read(request, page, rows=limit + 1)
 
 
 @router.get("/jobs/{job_id}", responses=problems(404, 422), response_model=JobOut)

@@ -70,7 +70,7 @@ async def list_tracks(
         items = [TrackOut.of(t) for t in found[:limit]]
         return json_response(TrackPage(items=items, next_offset=following))
 
-    return await reads.read(request, page)
+    return await reads.read(request, page, rows=limit + 1)
 
 
 @router.get("/history", responses=problems(422), response_model=list[TrackOut])
@@ -84,7 +84,7 @@ async def history(
     def newest() -> list[TrackOut]:
         return [TrackOut.of(t) for t in service.tracks.list(TrackFilter(), limit=limit)]
 
-    return await reads.read(request, newest)
+    return await reads.read(request, newest, rows=limit)
 
 
 @router.get("/tracks/{track_id}", responses=problems(404, 422), response_model=TrackOut)
