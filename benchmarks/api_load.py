@@ -205,6 +205,19 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux ``/proc``): serve's API processes and workers."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += [int(child), *descendants(int(child))]
+    return found
+
+
+def is_worker(pid: int) -> bool:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().endswith(b"dgx_music\0worker\0")
+
+
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -403,8 +416,8 @@ def measure(
     *,
     rate: float | None,
     load: str,
-    server: int,
-    worker: int | None,
+    server: list[int],
+    worker: list[int],
     folder: Path,
 ) -> Load:
     """One figure: a short warm-up, then ``seconds`` of load with the CPU of each process."""
@@ -415,8 +428,8 @@ def measure(
         return run_client(base, paths, clients, duration, folder, rate)
 
     run(min(2.0, seconds))  # warm-up: page cache, statement cache, connections
-    server_before = cpu_seconds(server)
-    worker_before = cpu_seconds(worker) if worker else 0.0
+    server_before = sum(map(cpu_seconds, server))
+    worker_before = sum(map(cpu_seconds, worker))
     client_before = children_cpu()
     result = run(seconds)
     elapsed = result["seconds"]
@@ -427,8 +440,8 @@ def measure(
         p50_ms=result["p50_ms"],
         p99_ms=result["p99_ms"],
         client_cpu=(children_cpu() - client_before) / elapsed,
-        server_cpu=(cpu_seconds(server) - server_before) / elapsed,
-        worker_cpu=((cpu_seconds(worker) - worker_before) / elapsed) if worker else 0.0,
+        server_cpu=(sum(map(cpu_seconds, server)) - server_before) / elapsed,
+        worker_cpu=(sum(map(cpu_seconds, worker)) - worker_before) / elapsed,
     )
 
 
@@ -445,7 +458,7 @@ def track_queries(rng: random.Random) -> list[str]:
 
 
 def start_server(
-    data_dir: Path, worker: str, nice: int | None, folder: Path
+    data_dir: Path, worker: str, nice: int | None, folder: Path, api_processes: int = 1
 ) -> tuple[str, subprocess.Popen[bytes], subprocess.Popen[bytes] | None]:
     """``dgx-music serve`` on a free port (with its worker thread, or beside a worker
     process, or with none) and the worker process if any; returns once it answers. The job
@@ -459,7 +472,10 @@ def start_server(
     log = folder / "serve.log"
     with log.open("wb") as handle:
         server = subprocess.Popen(
-            [sys.executable, "-m", "dgx_music", "serve", "--port", str(port), "--workers", threads],
+            [
+                *(sys.executable, "-m", "dgx_music", "serve", "--port", str(port)),
+                *("--workers", threads, "--processes", str(api_processes)),
+            ],
             env=env,
             stdout=handle,
             stderr=subprocess.STDOUT,
@@ -505,6 +521,13 @@ def main() -> None:
         help="closed-loop load generator (default: wrk where installed); paced figures always "
         "use this file's client",
     )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="API processes (serve --processes); with more than one, serve's worker is a "
+        "process of its own",
+    )
     parser.add_argument("--keep", type=Path, help="data directory to build once and reuse")
     args = parser.parse_args()
     load = args.load or ("wrk" if shutil.which("wrk") else "python")
@@ -522,8 +545,14 @@ def main() -> None:
             print(f"built {args.rows:,} jobs and tracks in {time.perf_counter() - began:.1f} s")
         job_ids = json.loads(ids_file.read_text())
         queue_generations(data_dir, GENERATIONS)
-        base, server, separate = start_server(data_dir, args.worker, args.worker_nice, folder)
+        base, server, separate = start_server(
+            data_dir, args.worker, args.worker_nice, folder, args.processes
+        )
         processes += [server, *([separate] if separate else [])]
+        below = descendants(server.pid)
+        server_pids = [server.pid, *(pid for pid in below if not is_worker(pid))]
+        worker_pids = [pid for pid in below if is_worker(pid)]
+        worker_pids += [separate.pid] if separate else []
         queued_before = get_json(f"{base}/api/v1/health")["queue"]["queued"]
 
         jobs = [f"/api/v1/jobs/{job_id}" for job_id in rng.sample(job_ids, SAMPLED_IDS)]
@@ -546,6 +575,7 @@ def main() -> None:
             f"closed loop: {load}; paced (@ N/s): this file's client; {args.seconds:.0f} s a "
             f"figure; generation: {args.worker}"
             + ("" if args.worker == "none" else f" (worker_nice {nice_shown})")
+            + (f"; {args.processes} API processes" if args.processes > 1 else "")
             + f"; {os.cpu_count()} CPUs shared by all"
         )
         print(
@@ -562,8 +592,8 @@ def main() -> None:
                 args.seconds,
                 rate=rate,
                 load=load,
-                server=server.pid,
-                worker=separate.pid if separate else None,
+                server=server_pids,
+                worker=worker_pids,
                 folder=folder,
             )
             note = "" if generating else "  (no generation was running)"

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,13 +17,16 @@ from typing import Any
 import httpx
 import pytest
 
+from dgx_music.config import load_settings
+from dgx_music.domain import JobStatus
+from dgx_music.service import GenerationService
 from tests.support.server import free_port, wait_until_live
 
 pytestmark = pytest.mark.slow
 
 
 @contextmanager
-def serving(tmp_path: Path, workers: int = 1, **settings: str) -> Iterator[str]:
+def serving(tmp_path: Path, workers: int = 1, processes: int = 1, **settings: str) -> Iterator[str]:
     """``dgx-music serve`` on a free loopback port with ``settings`` in its environment;
     yields its base URL, and checks that it shuts down cleanly."""
     port = free_port()
@@ -35,6 +39,7 @@ def serving(tmp_path: Path, workers: int = 1, **settings: str) -> Iterator[str]:
     }
     log = (tmp_path / "serve.log").open("wb")
     command = ["serve", "--port", str(port), "--workers", str(workers)]
+    command += ["--processes", str(processes)]
     process = subprocess.Popen(
         [sys.executable, "-m", "dgx_music", *command],
         env=env,
@@ -152,3 +157,79 @@ def test_keys_and_the_generation_limit_over_real_http(tmp_path: Path) -> None:
         assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
         metrics = client.get("/api/v1/metrics", headers=signed)
         assert 'dgx_music_jobs{state="queued"} 2.0' in metrics.text
+
+
+def _children(port: int) -> list[int]:
+    """Process ids of the children of the ``dgx-music serve`` listening on ``port``."""
+    marker = f"--port\0{port}\0".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if marker in (entry / "cmdline").read_bytes():
+                tasks = (entry / "task").iterdir()
+                return [int(c) for t in tasks for c in (t / "children").read_text().split()]
+        except OSError:
+            continue
+    raise AssertionError(f"no serve process on port {port}")
+
+
+def test_several_api_processes_are_one_service(tmp_path: Path) -> None:
+    """``serve --processes 2``: two API processes and a worker process; a client gets one
+    generation allowance whichever process answers; jobs run; a dead worker is replaced; all
+    of it stops with the server."""
+    with serving(tmp_path, workers=1, processes=2, api_generate_rate_per_minute="3") as base:
+        port = int(base.rsplit(":", 1)[1])
+        children = _children(port)
+        kinds = sorted(_cmdline(pid) for pid in children)
+        api_processes = [line for line in kinds if b"spawn_main" in line]
+        workers = [line for line in kinds if line.endswith(b"dgx_music worker")]
+        assert (len(api_processes), len(workers)) == (2, 1), kinds
+        body = {"prompt": "tone", "engine": "tone", "duration": 1.0}
+        statuses = []
+        for _ in range(4):  # a new connection each time: the kernel picks the process
+            with httpx.Client(base_url=base, timeout=20) as fresh:
+                statuses.append(fresh.post("/api/v1/generate", json=body).status_code)
+        assert statuses == [202, 202, 202, 429]
+        deadline = time.monotonic() + 60
+        with httpx.Client(base_url=base, timeout=20) as client:
+            while time.monotonic() < deadline:
+                jobs = client.get("/api/v1/jobs").json()["items"]
+                if [job["status"] for job in jobs] == ["completed"] * 3:
+                    break
+                time.sleep(0.2)
+            assert [job["status"] for job in jobs] == ["completed"] * 3
+        worker = next(pid for pid in children if _cmdline(pid).endswith(b"dgx_music worker"))
+        os.kill(worker, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            replaced = [pid for pid in _children(port) if pid not in children]
+            if replaced:
+                break
+            time.sleep(0.2)
+        assert replaced and _cmdline(replaced[0]).endswith(b"dgx_music worker")
+        everyone = [*children, *replaced]
+        # the replacement works the queue (queued past the API: the client's allowance is spent)
+        service = GenerationService(load_settings())
+        try:
+            request = service.build_request("tone", engine="tone", duration=1.0)
+            late = service.submit([request]).jobs[0]
+            deadline = time.monotonic() + 60
+            while service.job(late.id).status is not JobStatus.COMPLETED:
+                assert time.monotonic() < deadline, service.job(late.id)
+                time.sleep(0.2)
+        finally:
+            service.close()
+    for pid in everyone:  # the server's exit took its children with it
+        assert not Path(f"/proc/{pid}").exists() or _is_zombie(pid), pid
+
+
+def _cmdline(pid: int) -> bytes:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").strip()
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z")
+    except OSError:
+        return True

@@ -124,3 +124,26 @@ def test_zero_means_unlimited_and_the_general_limit_counts_every_route(
         refused = client.get("/api/v1/jobs")
         assert "5 requests a minute" in assert_problem(refused, 429)["detail"]
         assert client.get("/api/v1/health/live").status_code == 200  # health is never limited
+
+
+def test_api_processes_on_one_database_share_a_clients_allowance(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two apps over one data directory (as ``serve --processes 2`` runs them): the buckets
+    live in the database, so a client cannot get twice the limit by landing on both."""
+    clock = FakeClock()
+    with (
+        app_client(monkeypatch, clock=clock) as (first, _),
+        app_client(monkeypatch, clock=clock) as (second, _),
+    ):
+        assert [generate(first) for _ in range(6)] == [202] * 6
+        assert [generate(second) for _ in range(4)] == [202] * 4
+        assert generate(first) == 429
+        assert generate(second) == 429
+        clock.advance(6)
+        assert generate(second) == 202
+        assert generate(first) == 429
+        clock.advance(6)
+        bad = second.post("/api/v1/generate", json={**GENERATE, "engine": "no-such-engine"})
+        assert_problem(bad, 400)  # refunded: the next good one still goes through
+        assert generate(first) == 202

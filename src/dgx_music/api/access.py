@@ -9,11 +9,15 @@ people, while everything else, ``/metrics`` included, runs through it:
    ``Authorization: Bearer <key>``, or with a key that is not current, gets a 401 problem with
    ``WWW-Authenticate: Bearer``. The client is then known by its key's name.
 2. Without keys the client is known by its address (``clients.TrustedProxies``).
-3. ``api_request_rate_per_minute`` (off by default) counts every request of a client.
+3. ``api_request_rate_per_minute`` (off by default) counts every request of a client, in this
+   process's memory: a database write per request would cost more than most requests.
 4. ``api_generate_rate_per_minute`` counts generations: ``POST /generate`` is one,
    ``POST /generate/batch`` one per request in it. Only accepted submissions count: a request
    refused further on (400, 409, 422, …) gets its tokens back, so a client fixing a typo is
-   not locked out. Over a limit: 429 with ``Retry-After`` in whole seconds.
+   not locked out. Over a limit: 429 with ``Retry-After`` in whole seconds. These buckets live
+   in the database (``storage.rate_limits``), so however many API processes serve — ``serve
+   --processes``, or several boxes on one PostgreSQL — a client has one allowance; a
+   generation writes a job anyway, so the extra write is small beside it.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from dgx_music.api.schemas import API_PREFIX
 from dgx_music.api.templates import route_template
 from dgx_music.api_keys import KeyRing
 from dgx_music.config import Settings
+from dgx_music.storage.database import Database
+from dgx_music.storage.rate_limits import DatabaseCells
 
 GENERATION_PATHS = frozenset({f"{API_PREFIX}/generate", f"{API_PREFIX}/generate/batch"})
 BEARER_SCHEME = "bearerAuth"
@@ -41,12 +47,20 @@ class AccessControl:
     """The keys and limiters of one app (one process); ``create_app`` keeps it in
     ``app.state.access``."""
 
-    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
-        clock = clock or time.monotonic
+    def __init__(self, settings: Settings, db: Database, *, clock: Clock | None = None) -> None:
+        """``clock`` (seconds) replaces both the wall clock of the shared generation buckets
+        and the monotonic one of the per-process request buckets, for tests to move time."""
         self.keys = KeyRing(settings)
         self.proxies = TrustedProxies(settings.trusted_proxies)
-        self.generations = _limiter(settings.api_generate_rate_per_minute, clock)
-        self.requests = _limiter(settings.api_request_rate_per_minute, clock)
+        generations = settings.api_generate_rate_per_minute
+        self.generations = (
+            RateLimiter(
+                generations, clock=clock or time.time, cells=DatabaseCells(db, "generations")
+            )
+            if generations > 0
+            else None
+        )
+        self.requests = _limiter(settings.api_request_rate_per_minute, clock or time.monotonic)
 
     def identify(self, request: Request) -> str:
         """``key:<name>`` for a request with a valid key, ``addr:<ip>`` when keys are off."""

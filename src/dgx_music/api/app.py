@@ -80,7 +80,7 @@ def create_app(
                 service.close()
 
     uploads = {f"{API_PREFIX}/analyze": settings.api_max_upload_bytes}
-    access = AccessControl(settings, clock=clock)
+    access = AccessControl(settings, service.db, clock=clock)
     measured = ApiMetrics(service.db)
     app = FastAPI(
         title="DGX Music",

@@ -129,3 +129,14 @@ class TrackRow(Base):
         Index("ix_tracks_lufs", "lufs", "id"),
         Index("ix_tracks_prompt", "prompt", "id"),
     )
+
+
+class RateLimitRow(Base):
+    """One client's bucket of one rate limit (``api/ratelimit.py``): its theoretical arrival
+    time, in seconds since the epoch, shared by every API process on the database."""
+
+    __tablename__ = "rate_limits"
+
+    scope: Mapped[str] = mapped_column(String(32), primary_key=True)
+    client: Mapped[str] = mapped_column(String(300), primary_key=True)
+    tat: Mapped[float] = mapped_column(Float, nullable=False)
