@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, cast, get_args
 
@@ -164,6 +164,18 @@ def track_from_row(row: Row[Any]) -> Track:
     return Track(**data)
 
 
+TRACK_COLUMNS = tuple(tracks.c[field.name] for field in fields(Track))
+"""The table's columns in ``Track``'s field order: a page selects these and builds each track
+from its row's values in place, without a name lookup per field (a third of a page's time
+went to turning rows into mappings and back)."""
+
+
+def _track_from_values(row: Row[Any]) -> Track:
+    values: tuple[Any, ...] = tuple(row)
+    track = Track(*values)
+    return track if isinstance(track.stems, dict) else replace(track, stems={})
+
+
 def track_values(track: Track) -> dict[str, Any]:
     return asdict(track)
 
@@ -194,11 +206,11 @@ class TrackRepository:
             where = TrackFilter(text=text)
         elif text is not None:
             raise TypeError("pass text inside the TrackFilter, not beside it")
-        query = where.ordered(select(tracks).where(*where.conditions())).limit(limit)
+        query = where.ordered(select(*TRACK_COLUMNS).where(*where.conditions())).limit(limit)
         if offset:
             query = query.offset(offset)
         with self.db.read() as conn:
-            return [track_from_row(row) for row in conn.execute(query)]
+            return [_track_from_values(row) for row in conn.execute(query)]
 
     def find_by_file_name(self, name: str) -> Track:
         """The track whose audio file is called ``name`` (its last path component).

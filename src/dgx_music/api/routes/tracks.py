@@ -67,8 +67,7 @@ async def list_tracks(
     def page() -> Response:
         found = service.tracks.list(where, limit=limit + 1, offset=offset)
         following = offset + limit if len(found) > limit else None
-        items = [TrackOut.of(t) for t in found[:limit]]
-        return json_response(TrackPage(items=items, next_offset=following))
+        return TrackPage.response(found[:limit], following)
 
     return await reads.read(request, page, rows=limit + 1)
 
