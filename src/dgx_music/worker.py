@@ -12,12 +12,15 @@ import os
 import socket
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 
 from dgx_music.domain import Job, JobStatus
 from dgx_music.runner import LeaseWatch, Outcome, run_jobs
 from dgx_music.service import GenerationService
+from dgx_music.storage.job_rows import utcnow
+from dgx_music.storage.workers import WorkerRegistry
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,9 @@ class Worker:
         self.name = name or worker_name()
         self._stopping = threading.Event()
         self._current: list[LeaseWatch] = []
+        self.registry = WorkerRegistry(service.db)
+        self.started_at = utcnow()
+        self._beaten_at = float("-inf")
 
     @property
     def stopping(self) -> bool:
@@ -146,18 +152,39 @@ class Worker:
                     watch.refresh()
                 except Exception:  # a busy database must not kill the job; the next beat retries
                     log.exception("heartbeat failed")
+            self.beat()
+
+    def beat(self) -> None:
+        """Tell the registry this worker is alive (health checks list it, idle or busy)."""
+        self._beaten_at = time.monotonic()
+        try:
+            self.registry.beat(self.name, self.started_at)
+        except Exception:  # as for leases: the next beat retries
+            log.exception("worker heartbeat failed")
+
+    def _beat_when_due(self) -> None:
+        if time.monotonic() - self._beaten_at >= self.service.settings.heartbeat_seconds:
+            self.beat()
 
     def run_forever(self, max_jobs: int | None = None, until_idle: bool = False) -> int:
-        """Claim and run jobs until stopped; returns how many jobs it ran."""
+        """Claim and run jobs until stopped; returns how many jobs it ran. The worker is in
+        the registry of live workers meanwhile."""
         ran = 0
-        while not self._stopping.is_set() and (max_jobs is None or ran < max_jobs):
-            outcomes = self.claim_and_run()
-            if outcomes is None:
-                if until_idle:
-                    break
-                self._stopping.wait(self.service.settings.poll_interval)
-                continue
-            ran += len(outcomes)
+        try:
+            while not self._stopping.is_set() and (max_jobs is None or ran < max_jobs):
+                self._beat_when_due()
+                outcomes = self.claim_and_run()
+                if outcomes is None:
+                    if until_idle:
+                        break
+                    self._stopping.wait(self.service.settings.poll_interval)
+                    continue
+                ran += len(outcomes)
+        finally:
+            try:
+                self.registry.leave(self.name)
+            except Exception:  # stopping anyway; the row goes stale on its own
+                log.exception("could not leave the worker registry")
         return ran
 
 

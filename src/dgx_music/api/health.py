@@ -1,6 +1,6 @@
 """What ``GET /health`` reports: the database, the queue, the workers, the disk, the GPU.
 
-Cheap enough to poll every few seconds: two indexed queries, a ``statvfs`` and, only where
+Cheap enough to poll every few seconds: three indexed queries, a ``statvfs`` and, only where
 torch is already imported (a model is in use), a question to CUDA. It never imports torch:
 a health check that loads a gigabyte of libraries would be the slowest route of the server.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -17,6 +17,8 @@ from pydantic import BaseModel, Field
 
 from dgx_music.service import GenerationService
 from dgx_music.storage.database import SCHEMA_REVISION
+from dgx_music.storage.job_views import LiveWorker
+from dgx_music.storage.workers import WorkerRegistry
 from dgx_music.worker import WorkerThreads
 
 
@@ -33,13 +35,16 @@ class QueueHealth(BaseModel):
 
 
 class WorkerOut(BaseModel):
-    name: str
-    jobs: list[str]
+    name: str = Field(description="host:pid:tag")
+    jobs: list[str] = Field(description="the jobs it holds leases on; empty: idle")
     heartbeat_at: datetime | None
+    started_at: datetime | None = Field(description="null for a worker seen only by its lease")
 
 
 class WorkersHealth(BaseModel):
-    live: list[WorkerOut] = Field(description="workers holding a live lease (busy ones)")
+    live: list[WorkerOut] = Field(
+        description="workers heard from within lease_seconds, idle or busy, on any host"
+    )
     in_process: int = Field(description="worker threads of this server that are running")
 
 
@@ -117,10 +122,7 @@ def health(service: GenerationService, workers: WorkerThreads | None) -> HealthO
     if database.ok:
         activity = service.jobs.activity()
         queue = QueueHealth(queued=activity.queued, running=activity.running)
-        live = [
-            WorkerOut(name=w.name, jobs=list(w.job_ids), heartbeat_at=w.heartbeat_at)
-            for w in activity.workers
-        ]
+        live = _live_workers(service, activity.workers)
     return HealthOut(
         status="ok" if database.ok else "degraded",
         database=database,
@@ -131,6 +133,31 @@ def health(service: GenerationService, workers: WorkerThreads | None) -> HealthO
         disk=_disk(service.settings.library_root),
         gpu=_gpu(),
     )
+
+
+def _live_workers(service: GenerationService, leases: tuple[LiveWorker, ...]) -> list[WorkerOut]:
+    """Workers from the registry (idle ones included) joined with the leases they hold; a
+    lease holder missing from the registry (a worker of an older version) is listed too."""
+    window = timedelta(seconds=service.settings.lease_seconds)
+    holding = {worker.name: worker for worker in leases}
+    found = {
+        name: WorkerOut(
+            name=name,
+            jobs=list(holding[name].job_ids) if name in holding else [],
+            heartbeat_at=beat,
+            started_at=started,
+        )
+        for name, started, beat in WorkerRegistry(service.db).alive(window)
+    }
+    for name, worker in holding.items():
+        if name not in found:
+            found[name] = WorkerOut(
+                name=name,
+                jobs=list(worker.job_ids),
+                heartbeat_at=worker.heartbeat_at,
+                started_at=None,
+            )
+    return [found[name] for name in sorted(found)]
 
 
 def _one_line(exc: BaseException) -> str:

@@ -117,7 +117,7 @@ class JobViews:
     def activity(self) -> QueueActivity:
         """Queue depth and the workers that hold live leases, for health checks.
 
-        A worker shows up here only while it runs a job: idle workers leave no row behind.
+        Only lease holders show here; ``storage.workers`` knows the idle workers too.
         """
         now = utcnow()
         active = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)

@@ -156,3 +156,14 @@ class RateLimitRow(Base):
     scope: Mapped[str] = mapped_column(String(32), primary_key=True)
     client: Mapped[str] = mapped_column(String(300), primary_key=True)
     tat: Mapped[float] = mapped_column(Float, nullable=False)
+
+
+class WorkerRow(Base):
+    """A worker that has said it is alive: every worker, idle or busy, renews its row each
+    ``heartbeat_seconds`` (``storage/workers.py``), so health checks see idle workers too."""
+
+    __tablename__ = "workers"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
