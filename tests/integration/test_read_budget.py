@@ -102,3 +102,24 @@ def test_reads_over_budget_answer_the_same_from_the_lane(
         assert big_page.status_code == 200 and len(lane_uses) == len(paths) + 1
         missing = client.get("/api/v1/jobs/00000000-0000-0000-0000-000000000000")
         assert missing.status_code == 404  # a problem raised on the lane is still a problem
+
+
+def test_an_id_prefix_is_found_through_the_index_in_either_case() -> None:
+    """A prefix lookup ranges over the primary-key index: within a budget that a table walk
+    of a few thousand jobs would overrun by far, whichever case the prefix was typed in."""
+    with api_client() as (_client, service):
+        request = service.build_request("tone", engine="tone", duration=1.0)
+        queued = service.submit([request] * 3000).jobs
+        with service.db.read() as conn:
+            conn.execute(text("SELECT count(*) FROM jobs")).scalar()  # pages in the cache
+        wanted = queued[1234].id
+        prefix = next(
+            wanted[:n]
+            for n in range(4, 37)
+            if sum(j.id.startswith(wanted[:n]) for j in queued) == 1
+        )
+        for typed in (prefix, prefix.upper()):
+            with service.db.work_budget(3):
+                assert service.jobs.get(typed).id == wanted
+        with pytest.raises(OverBudget), service.db.work_budget(3), service.db.read() as conn:
+            conn.execute(text("SELECT count(*) FROM jobs WHERE prompt = 'nothing'")).scalar()
