@@ -139,6 +139,13 @@ class Settings(BaseSettings):
         le=2**31,
         description="largest audio file POST /analyze accepts (bytes); larger: 413",
     )
+    api_conversion_cache_bytes: int = Field(
+        default=2 * 2**30,
+        ge=0,
+        le=2**50,
+        description="how much converted audio (?format=, ?sample_rate=) is kept; the least "
+        "recently served conversions go first",
+    )
     api_max_batch: int = Field(
         default=50, ge=1, le=1000, description="requests in one POST /generate/batch"
     )

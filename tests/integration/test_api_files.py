@@ -4,6 +4,8 @@ requests that try to reach files outside the library."""
 from __future__ import annotations
 
 import io
+import os
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -89,6 +91,36 @@ def test_conversions_decode_at_the_asked_format_and_rate_and_are_cached(
     assert_problem(client.get(url, params={"format": "opus", "sample_rate": 44100}), 400)
     assert_problem(client.get(url, params={"format": "aiff"}), 422)
     assert_problem(client.get(url, params={"sample_rate": 22050}), 422)
+
+
+def test_the_conversion_cache_keeps_to_its_size_least_recently_used_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Over ``api_conversion_cache_bytes``, a new conversion deletes the conversions served
+    longest ago; one served within the last minutes is kept whatever the size."""
+    monkeypatch.setenv("DGX_MUSIC_API_CONVERSION_CACHE_BYTES", "1")
+    with api_client() as (client, service):
+        urls = [make_track(client, service, seed=seed)["links"]["audio"] for seed in (1, 2, 3)]
+        folder = service.settings.cache_root / "exports"
+
+        def convert(url: str) -> None:
+            assert client.get(url, params={"format": "flac"}).status_code == 200
+
+        def age(minutes: float) -> None:
+            for path in folder.iterdir():
+                moment = time.time() - 60 * minutes
+                os.utime(path, (moment, moment))
+
+        convert(urls[0])
+        convert(urls[1])
+        assert len(list(folder.iterdir())) == 2  # both used just now: nothing may go
+        age(10)
+        convert(urls[0])  # a hit: marks it used again
+        convert(urls[2])  # new: the cache is over its size, the least recently used goes
+        left = sorted(path.name.split("-")[0] for path in folder.iterdir())
+        first, second, third = (url.split("/")[-2].split("-")[0] for url in urls)
+        assert left == sorted([first, third]) and second not in left
+        assert client.get(urls[1], params={"format": "flac"}).status_code == 200  # made again
 
 
 def test_waveform_gives_bounded_peaks_across_the_clip(api: Api, track: dict[str, Any]) -> None:
