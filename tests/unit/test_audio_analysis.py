@@ -295,3 +295,32 @@ def test_thirty_second_stereo_click_track_with_noise() -> None:
     mono = _click_track(128.0, seconds=30.0) + 0.05 * rng.standard_normal(SR * 30)
     result = analyse(_stereo(mono))
     assert result.bpm == pytest.approx(128.0, rel=0.02)
+
+
+# --- key: drums under the bass line -------------------------------------------------------
+
+
+def _kick_on_every_beat(bpm: float, seconds: float) -> FloatArray:
+    """A four-on-the-floor kick whose body is a 62 -> 55 Hz sine (A1 at the end) held 0.2 s, as
+    sampled kicks are: a pitched thump that sits under the bass line on every beat."""
+    t = np.arange(round(0.4 * SR)) / SR
+    phase = 2 * np.pi * np.cumsum(55.0 + 7.0 * np.exp(-t / 0.02)) / SR
+    kick = _decaying(np.sin(phase), 0.2)
+    out = np.zeros(round(seconds * SR))
+    for onset in np.arange(0.0, seconds - 0.05, 60.0 / bpm):
+        start = round(onset * SR)
+        stop = min(start + kick.size, out.size)
+        out[start:stop] += kick[: stop - start]
+    return out
+
+
+def test_kick_body_is_not_read_as_a_bass_note() -> None:
+    """C#m - A - E - B (an Aeolian loop in C# minor) over a kick on every beat whose body sits
+    on A1, as loud as the chords: counted as a bass note, the A in every frame makes A major
+    (C#m, A, E all diatonic to it) the better fit. The bass chroma starts above the kick's
+    body and masks broadband energy, so the key stays C# minor."""
+    chords = [_triad(61, True), _triad(57, False), _triad(52, False), _triad(59, False)] * 2
+    harmony = _progression(chords).samples[:, 0].astype(np.float64)
+    kick = _kick_on_every_beat(120.0, harmony.size / SR)
+    mix = harmony + 0.6 * kick / np.abs(kick).max()
+    assert analyse(_stereo(0.5 * mix / np.abs(mix).max())).key == "C# minor"
