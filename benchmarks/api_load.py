@@ -458,16 +458,16 @@ def track_queries(rng: random.Random) -> list[str]:
 
 
 def start_server(
-    data_dir: Path, worker: str, nice: int | None, folder: Path, api_processes: int = 1
+    data_dir: Path, worker: str, priority: str | None, folder: Path, api_processes: int = 1
 ) -> tuple[str, subprocess.Popen[bytes], subprocess.Popen[bytes] | None]:
     """``dgx-music serve`` on a free port (with its worker thread, or beside a worker
     process, or with none) and the worker process if any; returns once it answers. The job
-    threads run at the ``worker_nice`` setting (``nice``, or the service's default)."""
+    threads run at the ``worker_priority`` setting (``priority``, or the service's default)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "DGX_MUSIC_DATA_DIR": str(data_dir)}
-    if nice is not None:
-        env["DGX_MUSIC_WORKER_NICE"] = str(nice)
+    if priority is not None:
+        env["DGX_MUSIC_WORKER_PRIORITY"] = priority
     threads = "1" if worker == "inprocess" else "0"
     log = folder / "serve.log"
     with log.open("wb") as handle:
@@ -508,11 +508,11 @@ def main() -> None:
         "`dgx-music worker` process, or nowhere",
     )
     parser.add_argument(
-        "--worker-nice",
-        type=int,
+        "--worker-priority",
+        choices=("normal", "low", "idle"),
         default=None,
-        help="the job threads' CPU priority (the worker_nice setting; default: the service's "
-        "own, 10), e.g. 0 to let generation compete with the API on equal terms",
+        help="the job threads' CPU priority (the worker_priority setting; default: the "
+        "service's own, low)",
     )
     parser.add_argument(
         "--load",
@@ -546,7 +546,7 @@ def main() -> None:
         job_ids = json.loads(ids_file.read_text())
         queue_generations(data_dir, GENERATIONS)
         base, server, separate = start_server(
-            data_dir, args.worker, args.worker_nice, folder, args.processes
+            data_dir, args.worker, args.worker_priority, folder, args.processes
         )
         processes += [server, *([separate] if separate else [])]
         below = descendants(server.pid)
@@ -570,11 +570,11 @@ def main() -> None:
             ("live, 1 client", live, 1, None),
             ("health, 1 client", health, 1, None),
         ]
-        nice_shown = "default" if args.worker_nice is None else args.worker_nice
+        priority = args.worker_priority or "default"
         print(
             f"closed loop: {load}; paced (@ N/s): this file's client; {args.seconds:.0f} s a "
             f"figure; generation: {args.worker}"
-            + ("" if args.worker == "none" else f" (worker_nice {nice_shown})")
+            + ("" if args.worker == "none" else f" (worker_priority {priority})")
             + (f"; {args.processes} API processes" if args.processes > 1 else "")
             + f"; {os.cpu_count()} CPUs shared by all"
         )

@@ -12,7 +12,7 @@ import ipaddress
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -118,12 +118,12 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(default=60.0, gt=0, le=3600)
     heartbeat_seconds: float = Field(default=10.0, gt=0, le=600)
     poll_interval: float = Field(default=0.5, gt=0, le=60, description="seconds between claims")
-    worker_nice: int = Field(
-        default=10,
-        ge=0,
-        le=19,
-        description="CPU priority (nice) of the threads that run jobs; 0 leaves it alone. "
-        "Generation is batch work: where it shares CPU cores with the API, the API answers first",
+    worker_priority: Literal["normal", "low", "idle"] = Field(
+        default="low",
+        description="CPU priority of the threads that run jobs. low: nice 10, the API and "
+        "other interactive work go first; idle: only CPU time nothing else wants (Linux "
+        "SCHED_IDLE: the API never waits for a render, but any busy program pauses "
+        "generation); normal: unchanged",
     )
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
     sqlite_busy_timeout: float = Field(default=30.0, gt=0, le=600, description="seconds")

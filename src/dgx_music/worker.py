@@ -29,27 +29,37 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def lower_cpu_priority(niceness: int, *, whole_process: bool) -> None:
-    """Run the calling thread (or, with ``whole_process``, this process) at ``niceness``.
+LOW_NICENESS = 10
+
+
+def lower_cpu_priority(priority: str, *, whole_process: bool) -> None:
+    """Run the calling thread (or, with ``whole_process``, this process) at the
+    ``worker_priority`` setting: ``low`` (nice 10), ``idle`` (SCHED_IDLE) or ``normal``.
 
     Generation is batch work and the API is interactive: on a box where both want the CPU (the
     symbolic engine, MusicGen's CPU fallback, resampling and analysis are all CPU work) a poll
-    should not wait behind a render. Linux keeps a nice value per thread, so the worker threads
-    that ``dgx-music serve`` runs can go below the API's event loop in the same process; threads
-    they start (torch's pools, the lease heartbeat) inherit it. Elsewhere only a whole worker
-    process is lowered. Only ever lowered: an unprivileged process cannot raise it back, so a
-    value already lower (set with ``nice`` by the operator) is kept.
+    should not wait behind a render. Nice 10 gives the render a tenth of a contended core, but
+    the scheduler may still let it finish its slice before a woken API process runs; SCHED_IDLE
+    yields at once (``benchmarks/api_load.py``: p99 of a job lookup at 500/s 132 -> 17 ms with
+    a render running on a 2-core box), at the price of pausing generation whenever anything
+    else keeps the CPU busy. Linux keeps both per thread, so the worker threads that
+    ``dgx-music serve`` runs can go below the API's event loop in the same process; threads
+    they start (torch's pools, the lease heartbeat) inherit them. Elsewhere only a whole worker
+    process is lowered, and only by nice. Only ever lowered: a value already lower (set with
+    ``nice`` by the operator) is kept.
     """
-    if niceness <= 0 or not hasattr(os, "setpriority"):
+    if priority == "normal" or not hasattr(os, "setpriority"):
         return
     if not whole_process and sys.platform != "linux":
         return
     target = 0 if whole_process else threading.get_native_id()
     try:
-        if os.getpriority(os.PRIO_PROCESS, target) < niceness:
-            os.setpriority(os.PRIO_PROCESS, target, niceness)
+        if os.getpriority(os.PRIO_PROCESS, target) < LOW_NICENESS:
+            os.setpriority(os.PRIO_PROCESS, target, LOW_NICENESS)
+        if priority == "idle" and hasattr(os, "SCHED_IDLE"):
+            os.sched_setscheduler(target, os.SCHED_IDLE, os.sched_param(0))
     except OSError as exc:  # a sandbox without the permission: run as we are
-        log.warning("could not lower the worker's CPU priority to nice %d: %s", niceness, exc)
+        log.warning("could not lower the worker's CPU priority (%s): %s", priority, exc)
 
 
 class Worker:
@@ -214,7 +224,7 @@ class WorkerThreads:
             self._threads.append(thread)
 
     def _run(self, worker: Worker) -> None:
-        lower_cpu_priority(worker.service.settings.worker_nice, whole_process=False)
+        lower_cpu_priority(worker.service.settings.worker_priority, whole_process=False)
         log.info("worker %s started", worker.name)
         while not worker.stopping:
             try:

@@ -166,7 +166,8 @@ def _children(port: int) -> list[int]:
         if not entry.name.isdigit():
             continue
         try:
-            if marker in (entry / "cmdline").read_bytes():
+            line = (entry / "cmdline").read_bytes()
+            if marker in line and b"--processes" in line:
                 tasks = (entry / "task").iterdir()
                 return [int(c) for t in tasks for c in (t / "children").read_text().split()]
         except OSError:
@@ -182,7 +183,7 @@ def test_several_api_processes_are_one_service(tmp_path: Path) -> None:
         port = int(base.rsplit(":", 1)[1])
         children = _children(port)
         kinds = sorted(_cmdline(pid) for pid in children)
-        api_processes = [line for line in kinds if b"spawn_main" in line]
+        api_processes = [line for line in kinds if line.endswith(b"--reuse-port")]
         workers = [line for line in kinds if line.endswith(b"dgx_music worker")]
         assert (len(api_processes), len(workers)) == (2, 1), kinds
         body = {"prompt": "tone", "engine": "tone", "duration": 1.0}
@@ -233,3 +234,36 @@ def _is_zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z")
     except OSError:
         return True
+
+
+def test_the_processes_of_a_killed_server_stop_too(tmp_path: Path) -> None:
+    """``serve --processes``' children watch their parent: killed outright (no chance to pass
+    on a signal), it still leaves no API or worker process behind."""
+    port = free_port()
+    log = (tmp_path / "serve.log").open("wb")
+    command = ["serve", "--port", str(port), "--processes", "2", "--workers", "1"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dgx_music", *command], stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        wait_until_live(f"http://127.0.0.1:{port}", process, tmp_path / "serve.log")
+        deadline = time.monotonic() + 30
+        while len(children := _children(port)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(children) == 3, children
+        process.kill()
+        process.wait(10)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            left = [
+                pid for pid in children if Path(f"/proc/{pid}").exists() and not _is_zombie(pid)
+            ]
+            if not left:
+                break
+            time.sleep(0.2)
+        assert not left, [_cmdline(pid) for pid in left]
+        assert "Application shutdown complete" in (tmp_path / "serve.log").read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+        log.close()

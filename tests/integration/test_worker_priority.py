@@ -1,4 +1,4 @@
-"""Job threads run below the API's CPU priority (``worker_nice``), per thread (Linux, the
+"""Job threads run below the API's CPU priority (``worker_priority``), per thread (Linux, the
 service's platform)."""
 
 from __future__ import annotations
@@ -11,22 +11,26 @@ import time
 
 from dgx_music.config import load_settings
 from dgx_music.service import GenerationService
-from dgx_music.worker import WorkerThreads, lower_cpu_priority
+from dgx_music.worker import LOW_NICENESS, WorkerThreads, lower_cpu_priority
 
 
-def _nice_of_thread(target: int | None) -> int:
+def _nice(target: int | None = None) -> int:
     return os.getpriority(os.PRIO_PROCESS, target or threading.get_native_id())
 
 
-def _in_thread(niceness: int, before: int = 0) -> int:
-    """The nice value a fresh thread ends with after ``lower_cpu_priority(niceness)``."""
-    seen: list[int] = []
+def _policy(target: int | None = None) -> int:
+    return os.sched_getscheduler(target or threading.get_native_id())
+
+
+def _in_thread(priority: str, nice_before: int = 0) -> tuple[int, int]:
+    """(nice, scheduling policy) a fresh thread ends with after ``lower_cpu_priority``."""
+    seen: list[tuple[int, int]] = []
 
     def body() -> None:
-        if before:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), before)
-        lower_cpu_priority(niceness, whole_process=False)
-        seen.append(_nice_of_thread(None))
+        if nice_before:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice_before)
+        lower_cpu_priority(priority, whole_process=False)
+        seen.append((_nice(), _policy()))
 
     thread = threading.Thread(target=body)
     thread.start()
@@ -34,51 +38,53 @@ def _in_thread(niceness: int, before: int = 0) -> int:
     return seen[0]
 
 
-def test_only_the_calling_thread_is_lowered() -> None:
-    main_before = _nice_of_thread(None)
-    assert _in_thread(main_before + 7) == main_before + 7
-    assert _nice_of_thread(None) == main_before
+def test_low_lowers_only_the_calling_thread() -> None:
+    base = _nice()
+    assert _in_thread("low") == (max(base, LOW_NICENESS), os.SCHED_OTHER)
+    assert _nice() == base and _policy() == os.SCHED_OTHER
 
 
-def test_a_lower_priority_set_by_the_operator_is_kept() -> None:
-    base = _nice_of_thread(None)
-    assert _in_thread(base + 3, before=base + 12) == base + 12
+def test_idle_runs_the_thread_only_on_cpu_time_nothing_else_wants() -> None:
+    assert _in_thread("idle") == (max(_nice(), LOW_NICENESS), os.SCHED_IDLE)
+    assert _policy() == os.SCHED_OTHER
 
 
-def test_zero_leaves_the_priority_alone() -> None:
-    base = _nice_of_thread(None)
-    assert _in_thread(0, before=base + 2) == base + 2
+def test_a_lower_priority_set_by_the_operator_is_kept_and_normal_changes_nothing() -> None:
+    base = _nice()
+    assert _in_thread("low", nice_before=base + 15)[0] == base + 15
+    assert _in_thread("normal", nice_before=base + 2) == (base + 2, os.SCHED_OTHER)
 
 
-def test_serve_worker_threads_run_at_worker_nice_and_the_api_thread_does_not() -> None:
-    base = _nice_of_thread(None)
-    service = GenerationService(load_settings(worker_nice=base + 5, poll_interval=0.05))
+def test_serve_worker_threads_run_low_and_the_api_thread_does_not() -> None:
+    base = _nice()
+    service = GenerationService(load_settings(worker_priority="idle", poll_interval=0.05))
     threads = WorkerThreads(service, 2)
     try:
         threads.start()
-        deadline = time.monotonic() + 10.0
         ids = [thread.native_id for thread in threads._threads]
-        assert all(ids)
+        expected = [(max(base, LOW_NICENESS), os.SCHED_IDLE)] * 2
+        deadline = time.monotonic() + 10.0
         while time.monotonic() < deadline:
-            values = [_nice_of_thread(tid) for tid in ids if tid is not None]
-            if values == [base + 5, base + 5]:
+            seen = [(_nice(tid), _policy(tid)) for tid in ids]
+            if seen == expected:
                 break
             time.sleep(0.02)
-        assert values == [base + 5, base + 5]
-        assert _nice_of_thread(None) == base
+        assert seen == expected
+        assert (_nice(), _policy()) == (base, os.SCHED_OTHER)
     finally:
         threads.stop(1.0)
         service.close()
 
 
-def test_the_worker_command_runs_at_worker_nice() -> None:
+def test_the_worker_command_runs_at_worker_priority() -> None:
     """``dgx-music worker`` lowers itself, so anything it starts inherits the priority."""
-    env = {**os.environ, "DGX_MUSIC_WORKER_NICE": "6"}
+    env = {**os.environ, "DGX_MUSIC_WORKER_PRIORITY": "idle"}
     script = (
         "import os, dgx_music.worker as w\n"
         "original = w.Worker.run_forever\n"
         "def probe(self, *a, **k):\n"
         "    print('nice', os.getpriority(os.PRIO_PROCESS, 0), flush=True)\n"
+        "    print('idle', os.sched_getscheduler(0) == os.SCHED_IDLE, flush=True)\n"
         "    return original(self, *a, **k)\n"
         "w.Worker.run_forever = probe\n"
         "from dgx_music.cli.main import app\n"
@@ -94,4 +100,5 @@ def test_the_worker_command_runs_at_worker_nice() -> None:
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert f"nice {max(before, 6)}" in done.stdout
+    assert f"nice {max(before, LOW_NICENESS)}" in done.stdout
+    assert "idle True" in done.stdout

@@ -250,13 +250,15 @@ def worker(
     import logging
     import signal
 
+    from dgx_music.cli.supervise import stop_with_supervisor
     from dgx_music.worker import Worker, lower_cpu_priority
 
+    stop_with_supervisor()
     with open_service() as service:
         logging.basicConfig(
             level=service.settings.log_level, format="%(asctime)s %(levelname)s %(message)s"
         )
-        lower_cpu_priority(service.settings.worker_nice, whole_process=True)
+        lower_cpu_priority(service.settings.worker_priority, whole_process=True)
         runner = Worker(service)
         if preload:
             engine = service.engines.get("musicgen")

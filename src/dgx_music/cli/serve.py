@@ -4,10 +4,11 @@
 One process is the simple installation: the API's event loop and the job threads (run at a
 lower CPU priority) share it. It answers from one CPU core, though, and Python runs one thread
 at a time, so on a box that takes many clients ``--processes`` starts several API processes
-(uvicorn's supervisor, the kernel spreading connections between them, a dead one replaced)
-and runs the workers as ``dgx-music worker`` processes of their own, watched and restarted by
-this command. Everything they share is in the database: the queue, the library and the
-generation rate limits (``storage/rate_limits.py``), so a client sees one service.
+(each binding the port with SO_REUSEPORT, the kernel spreading connections between them) and
+runs the workers as ``dgx-music worker`` processes of their own, all watched and replaced
+when one dies (``supervise.py``). Everything they share is in the database: the queue, the
+library and the generation rate limits (``storage/rate_limits.py``), so a client sees one
+service.
 
 FastAPI and uvicorn are imported inside the command, so that ``dgx-music --help`` and every
 other command stay as fast as before.
@@ -17,10 +18,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import subprocess
-import sys
-import threading
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -33,8 +31,6 @@ SHUTDOWN_SECONDS = 5
 """How long open connections (event streams) may linger once the server is told to stop."""
 WORKER_GRACE_SECONDS = 10.0
 """At shutdown, how long worker processes may finish their jobs before they hand them back."""
-RESTART_PAUSE_SECONDS = 5.0
-"""How long a worker process that died is left down before it is started again."""
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +91,9 @@ def serve(
             "process of its own",
         ),
     ] = 1,
+    reuse_port: Annotated[
+        bool, typer.Option("--reuse-port", hidden=True, help="one of --processes' children")
+    ] = False,
 ) -> None:
     """Serve the REST API (docs at /docs) and run queued jobs beside it.
 
@@ -108,94 +107,69 @@ def serve(
         refusal = refuse_unsafe_bind(host, settings)
     if refusal is not None:
         fail(refusal)
+    if processes > 1:
+        _supervise(settings, host, port, processes, workers)
+        return
     import uvicorn
 
     from dgx_music.api import create_app
 
-    def run(target: Any, **more: Any) -> None:
-        uvicorn.run(
-            target,
-            host=host,
-            port=port,
-            log_level=settings.log_level.lower(),
-            # X-Forwarded-For is read by the app itself, and only from `trusted_proxies`
-            # (api/clients.py); uvicorn must not rewrite the client address before it looks.
-            proxy_headers=False,
-            server_header=False,
-            timeout_graceful_shutdown=SHUTDOWN_SECONDS,
-            **more,
-        )
-
-    if processes == 1:
-        with user_errors():
-            app = create_app(settings, workers=workers)
-        # After the app (and its schema upgrade) exists, as `worker` does: migrations stay quiet.
-        _log_like_worker(settings)
-        run(app)
-        return
-    with user_errors():  # upgrade the schema once, before any process opens the database
-        create_app(settings)
+    with user_errors():
+        app = create_app(settings, workers=0 if reuse_port else workers)
+    # After the app (and its schema upgrade) exists, as `worker` does: migrations stay quiet.
     _log_like_worker(settings)
-    crew = WorkerProcesses(workers)
-    crew.start()
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=settings.log_level.lower(),
+        # X-Forwarded-For is read by the app itself, and only from `trusted_proxies`
+        # (api/clients.py); uvicorn must not rewrite the client address before it looks.
+        proxy_headers=False,
+        server_header=False,
+        timeout_graceful_shutdown=SHUTDOWN_SECONDS,
+    )
+    server = uvicorn.Server(config)
+    if not reuse_port:
+        server.run()
+        return
+    from dgx_music.cli.supervise import reuse_port_socket, stop_with_supervisor
+
+    stop_with_supervisor()
+    server.run(sockets=[reuse_port_socket(host, port)])
+
+
+def _supervise(settings: Settings, host: str, port: int, processes: int, workers: int) -> None:
+    """``processes`` API processes, each binding ``host``:``port`` with SO_REUSEPORT, and
+    ``workers`` worker processes, until SIGTERM or Ctrl-C (``supervise.py``)."""
+    import signal
+
+    from dgx_music.cli.supervise import Children, reuse_port_socket, wait_for_stop_signal
+    from dgx_music.service import GenerationService
+
+    with user_errors():  # upgrade the schema once, before any process opens the database
+        GenerationService(settings).close()
     try:
-        # Each API process builds its app from the same settings (environment and config
-        # file), without job threads: the workers are the crew's processes.
-        run("dgx_music.api:create_app", factory=True, workers=processes)
-    finally:
-        crew.stop(WORKER_GRACE_SECONDS)
+        reuse_port_socket(host, port).close()  # taken by another program: say so here, once
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    _log_like_worker(settings)
+    api = Children("API", ["serve", "--host", host, "--port", str(port), "--reuse-port"], processes)
+    crew = Children("worker", ["worker"], workers)
+    crew.start()
+    api.start()
+    log.info(
+        "serving on http://%s:%d with %d API processes and %d workers",
+        host,
+        port,
+        processes,
+        workers,
+    )
+    stopped_by = wait_for_stop_signal()
+    log.info("%s: stopping the API processes, then the workers", stopped_by.name)
+    api.stop(SHUTDOWN_SECONDS + 5.0, then=signal.SIGKILL)
+    crew.stop(WORKER_GRACE_SECONDS, then=signal.SIGTERM)
 
 
 def _log_like_worker(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s")
-
-
-class WorkerProcesses:
-    """``count`` ``dgx-music worker`` processes, restarted when one dies while serving (a
-    crashed worker must not be a queue that silently stops), stopped the way ``worker``
-    documents: SIGTERM finishes the job, a second SIGTERM hands it back."""
-
-    def __init__(self, count: int) -> None:
-        self.count = count
-        self.processes: list[subprocess.Popen[bytes]] = []
-        self._stopping = threading.Event()
-        self._watch: threading.Thread | None = None
-
-    def start(self) -> None:
-        self.processes = [self._spawn() for _ in range(self.count)]
-        if self.count:
-            self._watch = threading.Thread(target=self._keep_alive, daemon=True)
-            self._watch.start()
-
-    @staticmethod
-    def _spawn() -> subprocess.Popen[bytes]:
-        return subprocess.Popen([sys.executable, "-m", "dgx_music", "worker"])
-
-    def _keep_alive(self) -> None:
-        while not self._stopping.wait(1.0):
-            for index, process in enumerate(self.processes):
-                code = process.poll()
-                if code is None or self._stopping.is_set():
-                    continue
-                log.warning("worker process %d exited (%s); starting another", process.pid, code)
-                if self._stopping.wait(RESTART_PAUSE_SECONDS):
-                    return
-                self.processes[index] = self._spawn()
-
-    def stop(self, grace: float) -> None:
-        self._stopping.set()
-        if self._watch is not None:
-            self._watch.join()
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(grace)
-            except subprocess.TimeoutExpired:
-                process.terminate()  # the second SIGTERM: stop the job, hand it back
-                try:
-                    process.wait(grace)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
