@@ -249,8 +249,9 @@ def worker(
     """Claim and run queued jobs until stopped (SIGTERM: finish the job; twice: release it)."""
     import logging
     import signal
+    import time
 
-    from dgx_music.cli.supervise import stop_with_supervisor
+    from dgx_music.cli.supervise import SIGNAL_ECHO_SECONDS, stop_with_supervisor
     from dgx_music.worker import Worker, lower_cpu_priority
 
     stop_with_supervisor()
@@ -264,13 +265,19 @@ def worker(
             engine = service.engines.get("musicgen")
             loaded = engine.preload()  # type: ignore[attr-defined]
             logging.info("preloaded %s on %s", loaded.name, loaded.device)
-        signals = {"count": 0}
+        first_signal_at: list[float] = []
 
         def on_signal(signum: int, _frame: object) -> None:
-            signals["count"] += 1
-            if signals["count"] == 1:
+            # One stop request often arrives twice at once: a terminal's Ctrl-C reaches the
+            # whole process group and `serve --processes` (or systemd) passes a SIGTERM on.
+            # Only a signal well after the first means "stop now".
+            now = time.monotonic()
+            if not first_signal_at:
+                first_signal_at.append(now)
                 logging.info("signal %d: finishing the current job, then exiting", signum)
                 runner.stop()
+            elif now - first_signal_at[0] < SIGNAL_ECHO_SECONDS:
+                logging.info("signal %d: already stopping", signum)
             else:
                 logging.info("signal %d again: releasing the current job", signum)
                 runner.abort()

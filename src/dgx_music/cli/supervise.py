@@ -7,12 +7,15 @@ process saturated at 200 track pages a second while the other idled). Here each 
 binds the port itself with ``SO_REUSEPORT`` and the kernel spreads new connections evenly
 across them, as nginx and gunicorn's ``reuse_port`` do.
 
-The children run in sessions of their own, so a terminal's Ctrl-C reaches only this process,
-which passes one SIGTERM on: a worker that got Ctrl-C from the terminal *and* SIGTERM from here
-would take the second as "abort the job". A child must not outlive this process either, even if
-it is killed outright: each inherits the read end of a pipe whose write end only this process
-holds, and when that end closes (the process is gone), the child stops itself
-(:func:`stop_with_supervisor`).
+The children stay in this process's session and process group: Linux's autogroup scheduling
+gives each session an equal share of the CPU, so a worker in a session of its own would take a
+third of the machine from the API whatever its ``worker_priority``. A terminal's Ctrl-C
+therefore reaches them as well as the SIGTERM this process passes on; ``dgx-music worker``
+takes a second signal within ``SIGNAL_ECHO_SECONDS`` as the same request, not as "abort the
+job", and uvicorn escalates only on a repeated SIGINT. A child must not outlive this process
+either, even if it is killed outright: each inherits the read end of a pipe whose write end
+only this process holds, and when that end closes (the process is gone), the child stops
+itself (:func:`stop_with_supervisor`).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from collections.abc import Sequence
 
 log = logging.getLogger(__name__)
 
+SIGNAL_ECHO_SECONDS = 2.0
+"""A worker's second stop signal within this long of the first is the same request echoed."""
 SUPERVISOR_FD = "DGX_MUSIC_SUPERVISOR_FD"
 """Environment variable naming the child's end of the supervisor pipe."""
 RESTART_PAUSE_SECONDS = 2.0
@@ -95,7 +100,6 @@ class Children:
             [sys.executable, "-m", "dgx_music", *self.command],
             env=env,
             pass_fds=(self._read_end,),
-            start_new_session=True,
         )
 
     def _keep_alive(self) -> None:
