@@ -152,3 +152,24 @@ def test_a_0001_database_upgrades_with_the_indexes(tmp_path: Path) -> None:
 def _indexes(path: Path) -> set[str]:
     with sqlite3.connect(path) as raw:
         return {row[1] for row in raw.execute("PRAGMA index_list(tracks)")}
+
+
+def test_search_text_is_literal_and_ignores_case() -> None:
+    """LIKE's wildcards in the search text are matched as themselves, not as wildcards."""
+    from tests.support.api import api_client, make_track
+
+    with api_client() as (client, service):
+        made = {
+            prompt: make_track(client, service, prompt=prompt)["id"]
+            for prompt in ("100% analog", "1000 analog", "lo_fi tape", "lofi tape", "a/b test")
+        }
+
+        def found(text: str) -> set[str]:
+            answer = client.get("/api/v1/tracks", params={"search": text})
+            assert answer.status_code == 200, answer.text
+            return {item["id"] for item in answer.json()["items"]}
+
+        assert found("100%") == {made["100% analog"]}
+        assert found("lo_fi") == {made["lo_fi tape"]}
+        assert found("A/B") == {made["a/b test"]}
+        assert found("ANALOG") == {made["100% analog"], made["1000 analog"]}

@@ -7,7 +7,17 @@ from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, cast, get_args
 
-from sqlalchemy import ColumnElement, Row, Select, Table, delete, func, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Row,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    func,
+    select,
+)
 
 from dgx_music.domain import Track, canonical_key
 from dgx_music.keys import compatible_keys
@@ -84,7 +94,43 @@ class TrackFilter:
             return ()
         return compatible_keys(self.key) if self.compatible else (self.key,)
 
-    def conditions(self) -> list[ColumnElement[bool]]:
+    @property
+    def newest_first(self) -> bool:
+        return self.sort == "created" if self.descending is None else self.descending
+
+    def statement(self, limit: int, offset: int) -> tuple[Select[Any], dict[str, Any]]:
+        """This page's query and its parameters. The query is built once per *shape* of
+        filter (which fields are set, how many keys, the sort) with every value a bound
+        parameter, and reused: building a SELECT and deriving its cache key cost about a
+        third of a millisecond each time, a tenth of a page of 50 tracks."""
+        shape = (*(self._is_set(name) for name in _FILTER_FIELDS), len(self.keys), self.sort)
+        shape += (self.newest_first, offset > 0)
+        query = _STATEMENTS.get(shape)
+        if query is None:
+            query = self._ordered(select(*TRACK_COLUMNS).where(*self._conditions()))
+            query = query.limit(bindparam("limit"))
+            if offset > 0:
+                query = query.offset(bindparam("offset"))
+            if len(_STATEMENTS) >= _MAX_STATEMENTS:  # a bound, never reached in practice
+                _STATEMENTS.clear()
+            _STATEMENTS[shape] = query
+        values: dict[str, Any] = {
+            name: getattr(self, name) for name in _FILTER_FIELDS if self._is_set(name)
+        }
+        if self.text:
+            values["text"] = "%" + _escape_like(self.text) + "%"
+        values.update({f"key_{index}": key for index, key in enumerate(self.keys)})
+        values.pop("key", None)
+        values["limit"] = limit
+        if offset > 0:
+            values["offset"] = offset
+        return query, values
+
+    def _is_set(self, name: str) -> bool:
+        value = getattr(self, name)
+        return bool(value) if name == "text" else value is not None
+
+    def _conditions(self) -> list[ColumnElement[bool]]:
         c = tracks.c
         sorted_by = "created_at" if self.sort == "created" else self.sort
 
@@ -98,40 +144,68 @@ class TrackFilter:
 
         where: list[ColumnElement[bool]] = []
         if self.text:
-            where.append(c.prompt.icontains(self.text, autoescape=True))
+            where.append(c.prompt.ilike(bindparam("text"), escape="/"))
         if self.bpm_min is not None:
-            where.append(ranged("bpm") >= self.bpm_min)
+            where.append(ranged("bpm") >= bindparam("bpm_min"))
         if self.bpm_max is not None:
-            where.append(ranged("bpm") <= self.bpm_max)
-        if len(self.keys) == 1 and sorted_by == "created_at":
+            where.append(ranged("bpm") <= bindparam("bpm_max"))
+        keys: list[BindParameter[Any]] = [
+            bindparam(f"key_{index}") for index in range(len(self.keys))
+        ]
+        if len(keys) == 1 and sorted_by == "created_at":
             # One key, newest first: (key, created_at) walks that key's clips in order and
             # stops at LIMIT. Wrapped, a bpm + key filter walked every clip newest first
             # checking both (34 ms for 51 matches at 100,000 tracks, 6 ms so).
-            where.append(c.key == self.keys[0])
-        elif self.keys:
-            where.append(ranged("key").in_(self.keys))
+            where.append(c.key == keys[0])
+        elif keys:
+            where.append(ranged("key").in_(keys))
         if self.engine is not None:
-            where.append(c.engine == self.engine)  # (engine, created_at) serves the default sort
+            # (engine, created_at) serves the default sort
+            where.append(c.engine == bindparam("engine"))
         if self.model is not None:
-            where.append(c.model == self.model)
+            where.append(c.model == bindparam("model"))
         if self.created_since is not None:
-            where.append(ranged("created_at") >= self.created_since)
+            where.append(
+                ranged("created_at") >= bindparam("created_since", type_=c.created_at.type)
+            )
         if self.created_before is not None:
-            where.append(ranged("created_at") < self.created_before)
+            where.append(
+                ranged("created_at") < bindparam("created_before", type_=c.created_at.type)
+            )
         if self.duration_min is not None:
-            where.append(ranged("duration") >= self.duration_min)
+            where.append(ranged("duration") >= bindparam("duration_min"))
         if self.duration_max is not None:
-            where.append(ranged("duration") <= self.duration_max)
+            where.append(ranged("duration") <= bindparam("duration_max"))
         return where
 
-    def ordered(self, query: Select[Any]) -> Select[Any]:
+    def _ordered(self, query: Select[Any]) -> Select[Any]:
         # The id breaks ties in the same direction so that one (column, id) index serves the
         # whole ORDER BY, forwards or backwards, and pages are stable.
         column = tracks.c["created_at" if self.sort == "created" else self.sort]
-        descending = self.sort == "created" if self.descending is None else self.descending
-        if descending:
+        if self.newest_first:
             return query.order_by(column.desc().nulls_last(), tracks.c.id.desc())
         return query.order_by(column.asc().nulls_last(), tracks.c.id.asc())
+
+
+_FILTER_FIELDS = (
+    "text",
+    "bpm_min",
+    "bpm_max",
+    "key",
+    "engine",
+    "model",
+    "created_since",
+    "created_before",
+    "duration_min",
+    "duration_max",
+)
+_STATEMENTS: dict[tuple[Any, ...], Select[Any]] = {}
+_MAX_STATEMENTS = 4096
+
+
+def _escape_like(text: str) -> str:
+    """``text`` as a LIKE pattern that matches it literally (``/`` escapes)."""
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
 
 
 def parse_moment(text: str, *, end: bool) -> datetime:
@@ -206,11 +280,9 @@ class TrackRepository:
             where = TrackFilter(text=text)
         elif text is not None:
             raise TypeError("pass text inside the TrackFilter, not beside it")
-        query = where.ordered(select(*TRACK_COLUMNS).where(*where.conditions())).limit(limit)
-        if offset:
-            query = query.offset(offset)
+        query, values = where.statement(limit, offset)
         with self.db.read() as conn:
-            return [_track_from_values(row) for row in conn.execute(query)]
+            return [_track_from_values(row) for row in conn.execute(query, values)]
 
     def find_by_file_name(self, name: str) -> Track:
         """The track whose audio file is called ``name`` (its last path component).
