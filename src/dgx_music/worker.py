@@ -40,13 +40,13 @@ def lower_cpu_priority(priority: str, *, whole_process: bool) -> None:
     symbolic engine, MusicGen's CPU fallback, resampling and analysis are all CPU work) a poll
     should not wait behind a render. Nice 10 gives the render a tenth of a contended core, but
     the scheduler may still let it finish its slice before a woken API process runs; SCHED_IDLE
-    yields at once (``benchmarks/api_load.py``: p99 of a job lookup at 500/s 132 -> 17 ms with
-    a render running on a 2-core box), at the price of pausing generation whenever anything
-    else keeps the CPU busy. Linux keeps both per thread, so the worker threads that
-    ``dgx-music serve`` runs can go below the API's event loop in the same process; threads
-    they start (torch's pools, the lease heartbeat) inherit them. Elsewhere only a whole worker
-    process is lowered, and only by nice. Only ever lowered: a value already lower (set with
-    ``nice`` by the operator) is kept.
+    yields at once (``benchmarks/api_load.py``, a render running on a 2-core box: p99 of a job
+    lookup at 500/s 77 ms at nice 10, 16-62 ms over four runs idle), at the price of pausing
+    generation whenever anything else keeps the CPU busy. Linux keeps both per thread, so the
+    worker threads that ``dgx-music serve`` runs can go below the API's event loop in the same
+    process; threads they start (torch's pools, the lease heartbeat) inherit them. Elsewhere
+    only a whole worker process is lowered, and only by nice. Only ever lowered: a value
+    already lower (set with ``nice`` by the operator) is kept.
     """
     if priority == "normal" or not hasattr(os, "setpriority"):
         return
