@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shlex
 import threading
 import time
 import uuid
@@ -22,6 +21,7 @@ from dgx_music.agreement import asked_tempo_and_key, labelled_tempo_and_key
 from dgx_music.domain import AudioClip, GenerationRequest, Job, JobStatus, Track
 from dgx_music.engines.base import Engine, GenerationCancelled, GenerationResult
 from dgx_music.library import StagedFiles
+from dgx_music.regenerate import regenerate_command
 from dgx_music.serialization import to_jsonable
 from dgx_music.service import GenerationService, sidecar_of
 from dgx_music.storage.jobs import LeaseLost, LeaseState, utcnow
@@ -366,45 +366,3 @@ def _daw_tags(
         "comment": comment,
         "software": f"dgx-music {__version__}",
     }
-
-
-def regenerate_command(
-    request: GenerationRequest, seed: int, engine: str | None = None, model: str | None = None
-) -> str:
-    """The CLI line that makes this clip again: the engine and model that ran, the parameters
-    and the seed (so a later change of defaults does not change the clip)."""
-    words = ["dgx-music", "generate", shlex.quote(request.prompt)]
-    words += ["--engine", engine or request.engine]
-    if (model or request.model) is not None:
-        words += ["--model", shlex.quote(str(model or request.model))]
-    words += ["--duration", f"{request.duration:g}", "--seed", str(seed)]
-    words += ["--format", request.output_format, "--bit-depth", request.bit_depth]
-    words += [
-        "--loudness",
-        f"{request.loudness_lufs:g}",
-        "--true-peak",
-        f"{request.true_peak_dbtp:g}",
-    ]
-    if request.bpm is not None:
-        words += ["--bpm", f"{request.bpm:g}"]
-    if request.key is not None:
-        words += ["--key", shlex.quote(request.key)]
-    if request.bars is not None:
-        words += ["--bars", str(request.bars)]
-    if request.loop:
-        words.append("--loop")
-    for instrument in request.instruments or ():
-        words += ["--instrument", shlex.quote(instrument)]
-    for option, value in (
-        ("--temperature", request.temperature),
-        ("--top-k", request.top_k),
-        ("--top-p", request.top_p),
-        ("--guidance", request.guidance_scale),
-    ):
-        if value is not None:
-            words += [option, f"{value:g}"]
-    if request.continue_from is not None:
-        words += ["--continue", shlex.quote(request.continue_from)]
-    if request.melody is not None:
-        words += ["--melody", shlex.quote(request.melody)]
-    return " ".join(words)

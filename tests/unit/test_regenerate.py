@@ -8,7 +8,7 @@ import typer.main
 
 from dgx_music.cli.main import app
 from dgx_music.domain import GenerationRequest
-from dgx_music.runner import regenerate_command
+from dgx_music.regenerate import regenerate_command
 
 
 def test_regenerate_command_round_trips_through_the_cli_parser() -> None:

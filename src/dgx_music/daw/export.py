@@ -286,7 +286,7 @@ def _details(track: Track, request: GenerationRequest | None, bpm: float, key: s
         words.append("loop")
     lines = [f'"{track.prompt}"', ", ".join(words), f"track {track.id}"]
     if request is not None:
-        from dgx_music.runner import regenerate_command
+        from dgx_music.regenerate import regenerate_command
 
         lines.append(regenerate_command(request, track.seed, track.engine, track.model))
     return "\n".join(lines)
