@@ -26,6 +26,7 @@ stays on Starlette's pool, so a long conversion never holds up a poll.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -61,9 +62,6 @@ async def read(request: Request, function: Callable[..., T], *args: object, rows
     plain route's would."""
     db: Database = request.app.state.service.db
     if rows <= INLINE_MAX_ROWS and db.supports_work_budget:
-        try:
-            with db.work_budget(INLINE_BUDGET):
-                return function(*args)
-        except OverBudget:
-            request.state.read_moved = True  # for tests: this read took the lane
+        with contextlib.suppress(OverBudget), db.work_budget(INLINE_BUDGET):
+            return function(*args)
     return await anyio.to_thread.run_sync(function, *args, limiter=_limiter(request))
