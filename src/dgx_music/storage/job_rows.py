@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -20,6 +21,7 @@ WITH_TRACK = (
 )
 """A job by its full id with the id of its track (null until completed): one indexed join,
 built once, for the lookup the API answers most."""
+WITH_TRACK_NAMES = tuple(WITH_TRACK.selected_columns.keys())
 
 JobChanges = list[tuple[Job, datetime]]
 """Jobs with the time their row last changed (``JobStore.list`` shadows ``list`` in the class)."""
@@ -36,8 +38,8 @@ def utcnow() -> datetime:
 JOB_FIELDS = tuple(field.name for field in dataclasses.fields(Job))
 
 
-def job_from_row(row: Row[Any]) -> Job:
-    data = dict(row._mapping)
+def job_from_row(row: Row[Any] | Mapping[str, Any]) -> Job:
+    data = dict(row if isinstance(row, Mapping) else row._mapping)
     data.update(
         status=JobStatus(data["status"]),
         request=GenerationRequest.model_validate(data["request"]),

@@ -13,6 +13,7 @@ from dgx_music.domain import Job, JobStatus
 from dgx_music.storage.database import Database, find_one
 from dgx_music.storage.job_rows import (
     WITH_TRACK,
+    WITH_TRACK_NAMES,
     JobChanges,
     JobNotFound,
     job_from_row,
@@ -44,15 +45,16 @@ class JobViews:
         """Like :meth:`get`, with the id of the track the job made (None until completed):
         what a client polling a job wants, in one query rather than a job read and a track
         read (the full id, the common case; a prefix takes the usual two steps)."""
-        with self.db.read() as conn:
-            row = conn.execute(WITH_TRACK, {"job_id": job_id}).first()
-            if row is None:
-                row = find_one(conn, jobs, job_id)
-                if row is not None:
-                    row = conn.execute(WITH_TRACK, {"job_id": row.id}).first()
-        if row is None:
+        found = self.db.rows(WITH_TRACK, {"job_id": job_id})
+        if not found:
+            with self.db.read() as conn:
+                prefixed = find_one(conn, jobs, job_id)
+            if prefixed is not None:
+                found = self.db.rows(WITH_TRACK, {"job_id": prefixed.id})
+        if not found:
             raise JobNotFound(f"no job with id {job_id!r}")
-        track_id: str | None = row.track_id
+        row = dict(zip(WITH_TRACK_NAMES, found[0], strict=True))
+        track_id: str | None = row.pop("track_id")
         return job_from_row(row), track_id
 
     def list(

@@ -244,8 +244,7 @@ from its row's values in place, without a name lookup per field (a third of a pa
 went to turning rows into mappings and back)."""
 
 
-def _track_from_values(row: Row[Any]) -> Track:
-    values: tuple[Any, ...] = tuple(row)
+def _track_from_values(values: tuple[Any, ...]) -> Track:
     track = Track(*values)
     return track if isinstance(track.stems, dict) else replace(track, stems={})
 
@@ -281,8 +280,7 @@ class TrackRepository:
         elif text is not None:
             raise TypeError("pass text inside the TrackFilter, not beside it")
         query, values = where.statement(limit, offset)
-        with self.db.read() as conn:
-            return [_track_from_values(row) for row in conn.execute(query, values)]
+        return [_track_from_values(row) for row in self.db.rows(query, values)]
 
     def find_by_file_name(self, name: str) -> Track:
         """The track whose audio file is called ``name`` (its last path component).
