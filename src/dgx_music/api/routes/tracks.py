@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 
-from dgx_music.api import conversions, reads
+from dgx_music.api import conversions, query, reads
 from dgx_music.api.deps import ServiceDep
 from dgx_music.api.problems import problems
 from dgx_music.api.schemas import TrackOut, TrackPage, json_response
@@ -18,51 +19,65 @@ TrackId = Annotated[str, Path(description="the track's id (or a unique prefix), 
 MAX_PAGE = 500
 
 
-@router.get("/tracks", responses=problems(400, 422), response_model=TrackPage)
-async def list_tracks(
-    request: Request,
-    service: ServiceDep,
-    search: Annotated[str | None, Query(max_length=200, description="text in the prompt")] = None,
-    bpm_min: Annotated[float | None, Query(ge=0, le=1000)] = None,
-    bpm_max: Annotated[float | None, Query(ge=0, le=1000)] = None,
-    key: Annotated[str | None, Query(max_length=32, description="e.g. 'A minor' or 'Am'")] = None,
-    compatible: Annotated[
-        bool, Query(description="with key: also its relative and the keys a fifth away")
-    ] = False,
-    engine: Annotated[str | None, Query(max_length=64)] = None,
-    model: Annotated[str | None, Query(max_length=256)] = None,
-    since: Annotated[
-        str | None, Query(max_length=40, description="created on or after (ISO date/time, UTC)")
-    ] = None,
-    until: Annotated[
-        str | None, Query(max_length=40, description="created on or before (a date: that day)")
-    ] = None,
-    duration_min: Annotated[float | None, Query(ge=0, le=86_400, description="seconds")] = None,
-    duration_max: Annotated[float | None, Query(ge=0, le=86_400, description="seconds")] = None,
-    sort: TrackSort = "created",
-    order: Annotated[
-        Literal["asc", "desc"] | None,
-        Query(description="default: newest first for created, ascending otherwise"),
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> Response:
-    """Clips matching every filter given, the same filters as ``dgx-music tracks list``."""
-    where = TrackFilter(
-        text=search,
-        bpm_min=bpm_min,
-        bpm_max=bpm_max,
-        key=key,
-        compatible=compatible,
-        engine=engine,
-        model=model,
-        created_since=None if since is None else parse_moment(since, end=False),
-        created_before=None if until is None else parse_moment(until, end=True),
-        duration_min=duration_min,
-        duration_max=duration_max,
-        sort=sort,
-        descending=None if order is None else order == "desc",
+class TrackQuery(BaseModel):
+    """The filters of ``GET /tracks``, the same as ``dgx-music tracks list``'s (read with
+    ``query.parse``: see there why not as separate FastAPI parameters)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    search: str | None = Field(None, max_length=200, description="text in the prompt")
+    bpm_min: float | None = Field(None, ge=0, le=1000)
+    bpm_max: float | None = Field(None, ge=0, le=1000)
+    key: str | None = Field(None, max_length=32, description="e.g. 'A minor' or 'Am'")
+    compatible: bool = Field(
+        False, description="with key: also its relative and the keys a fifth away"
     )
+    engine: str | None = Field(None, max_length=64)
+    model: str | None = Field(None, max_length=256)
+    since: str | None = Field(
+        None, max_length=40, description="created on or after (ISO date/time, UTC)"
+    )
+    until: str | None = Field(
+        None, max_length=40, description="created on or before (a date: that day)"
+    )
+    duration_min: float | None = Field(None, ge=0, le=86_400, description="seconds")
+    duration_max: float | None = Field(None, ge=0, le=86_400, description="seconds")
+    sort: TrackSort = "created"
+    order: Literal["asc", "desc"] | None = Field(
+        None, description="default: newest first for created, ascending otherwise"
+    )
+    limit: int = Field(50, ge=1, le=MAX_PAGE)
+    offset: int = Field(0, ge=0, le=1_000_000)
+
+    def track_filter(self) -> TrackFilter:
+        return TrackFilter(
+            text=self.search,
+            bpm_min=self.bpm_min,
+            bpm_max=self.bpm_max,
+            key=self.key,
+            compatible=self.compatible,
+            engine=self.engine,
+            model=self.model,
+            created_since=None if self.since is None else parse_moment(self.since, end=False),
+            created_before=None if self.until is None else parse_moment(self.until, end=True),
+            duration_min=self.duration_min,
+            duration_max=self.duration_max,
+            sort=self.sort,
+            descending=None if self.order is None else self.order == "desc",
+        )
+
+
+@router.get(
+    "/tracks",
+    responses=problems(400, 422),
+    response_model=TrackPage,
+    openapi_extra=query.parameters(TrackQuery),
+)
+async def list_tracks(request: Request, service: ServiceDep) -> Response:
+    """Clips matching every filter given, the same filters as ``dgx-music tracks list``."""
+    asked = query.parse(TrackQuery, request)
+    where = asked.track_filter()
+    limit, offset = asked.limit, asked.offset
 
     def page() -> Response:
         found = service.tracks.list(where, limit=limit + 1, offset=offset)
