@@ -10,29 +10,18 @@ serve; its row shows what the indexes do (nothing) rather than hiding it.
 from __future__ import annotations
 
 import argparse
-import random
 import shutil
 import sqlite3
 import statistics
 import tempfile
 import time
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import insert
-
-from dgx_music.domain import PITCH_CLASSES
 from dgx_music.storage.database import Database
-from dgx_music.storage.models import JobRow, TrackRow
 from dgx_music.storage.tracks import TrackFilter, TrackRepository
+from synthetic_library import START, fill_database
 
-KEYS = [f"{pitch} {mode}" for pitch in PITCH_CLASSES for mode in ("major", "minor")]
-GENRES = ["techno", "house", "lofi", "ambient", "dub", "trap", "jazz", "drum and bass", "disco"]
-MOODS = ["dark", "warm", "bright", "melancholic", "driving", "dreamy", "gritty", "uplifting"]
-ENGINES = ["symbolic"] * 6 + ["musicgen"] * 3 + ["tone"]
-START = datetime(2025, 1, 1, tzinfo=UTC)
 LIMIT = 50
 GOAL_MS = 50.0
 
@@ -57,72 +46,9 @@ QUERIES: list[tuple[str, TrackFilter]] = [
 ]
 
 
-def _rows(count: int, seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    rng = random.Random(seed)
-    jobs: list[dict[str, Any]] = []
-    tracks: list[dict[str, Any]] = []
-    for n in range(count):
-        job_id, track_id = str(uuid.UUID(int=rng.getrandbits(128))), str(uuid.uuid4())
-        created = START + timedelta(seconds=rng.uniform(0, 2 * 365 * 86400))
-        engine = rng.choice(ENGINES)
-        prompt = f"{rng.choice(MOODS)} {rng.choice(GENRES)} #{n}"
-        duration = rng.uniform(5, 300)
-        jobs.append(
-            {
-                "id": job_id,
-                "status": "completed",
-                "prompt": prompt,
-                "engine": engine,
-                "model": None,
-                "duration": duration,
-                "seed": n,
-                "request": {},
-                "priority": 0,
-                "progress": 1.0,
-                "attempts": 1,
-                "max_attempts": 3,
-                "cancel_requested": False,
-                "notes": {},
-                "created_at": created,
-                "updated_at": created,
-            }
-        )
-        tracks.append(
-            {
-                "id": track_id,
-                "job_id": job_id,
-                "path": f"tracks/{track_id}.wav",
-                "format": "wav",
-                "sample_rate": 44100,
-                "channels": 2,
-                "duration": duration,
-                "bpm": None if rng.random() < 0.05 else round(rng.uniform(60, 180), 1),
-                "key": None if rng.random() < 0.05 else rng.choice(KEYS),
-                "lufs": rng.uniform(-20, -10),
-                "true_peak": -1.0,
-                "loudness_method": "bs1770",
-                "size_bytes": 1_000_000,
-                "sha256": "0" * 64,
-                "prompt": prompt,
-                "engine": engine,
-                "model": "facebook/musicgen-small" if engine == "musicgen" else None,
-                "seed": n,
-                "stems": {},
-                "midi_path": None,
-                "created_at": created,
-            }
-        )
-    return jobs, tracks
-
-
 def _build(path: Path, count: int) -> None:
     db = Database(f"sqlite:///{path}")
-    db.upgrade()
-    jobs, tracks = _rows(count, seed=0)
-    with db.write() as conn:
-        for start in range(0, count, 10_000):
-            conn.execute(insert(JobRow.__table__), jobs[start : start + 10_000])
-            conn.execute(insert(TrackRow.__table__), tracks[start : start + 10_000])
+    fill_database(db, count, seed=0)
     db.dispose()
     with sqlite3.connect(path) as raw:
         raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
