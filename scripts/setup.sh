@@ -33,6 +33,8 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   torch_args=("${TORCH_SPEC:-torch==2.13.0}")
   if [ -n "${TORCH_INDEX_URL:-}" ]; then torch_args+=(--index-url "$TORCH_INDEX_URL"); fi
   "$VENV/bin/python" -m pip install -q "${torch_args[@]}"
-  "$VENV/bin/python" -m pip install -q -e ".[dev,musicgen]"
+  # postgres: the psycopg driver, for DGX_MUSIC_DATABASE_URL=postgresql+psycopg://… and the
+  # tests/postgres tier, which CI runs.
+  "$VENV/bin/python" -m pip install -q -e ".[dev,musicgen,postgres]"
   touch "$stamp"
 fi

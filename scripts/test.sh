@@ -16,6 +16,12 @@ command -v chromium >/dev/null || test_packages+=(chromium)
 command -v chromedriver >/dev/null || test_packages+=(chromium-driver)
 # Exported Ardour sessions are loaded in real Ardour 7, headless (its ardour7-lua runner).
 command -v ardour7-lua >/dev/null || test_packages+=(ardour)
+# tests/postgres start a private PostgreSQL server (initdb, pg_ctl; Debian keeps them in
+# /usr/lib/postgresql/<version>/bin) unless DGX_MUSIC_TEST_POSTGRES_URL names one.
+if [ -z "${DGX_MUSIC_TEST_POSTGRES_URL:-}" ] && ! command -v pg_ctl >/dev/null \
+  && ! compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null; then
+  test_packages+=(postgresql)
+fi
 if ((${#test_packages[@]})); then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
