@@ -56,20 +56,23 @@ def onset_hop(rate: float) -> int:
     return int(2 ** round(math.log2(_ONSET_HOP_SECONDS * rate)))
 
 
-def band_envelopes(signal: FloatArray, rate: float) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Log-magnitude spectral flux (nats per bin, per frame) over all bins, the drum bands
-    (under ``_HIGH_BAND_HZ``) and the cymbal band (above it); each shape ``[frames - 1]``.
+def band_envelopes(
+    signal: FloatArray, rate: float
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Log-magnitude spectral flux (nats per bin, per frame) over all bins, the kick band (the
+    percussive part under ``_LOW_BAND_HZ``), the snare band (the percussive part from there to
+    ``_HIGH_BAND_HZ``) and the cymbal band; each shape ``[frames - 1]``.
 
-    Half-wave rectified frame-to-frame increase: note starts count, decays do not. The drum
-    envelope averages the low and mid bands separately so the few kick bins are not outvoted by
-    the many snare bins.
+    Half-wave rectified frame-to-frame increase: note starts count, decays do not. The kick and
+    snare bands are means over their own bins, kept apart: ``tempo`` averages them (so the few
+    kick bins are not outvoted by the many snare bins) and compares where each one's pulse falls.
     """
     hop = onset_hop(rate)
     mags = magnitudes(signal, 4 * hop, hop)
     peak = float(mags.max())
     if peak <= 0.0:
         empty = np.zeros(max(0, mags.shape[0] - 1))
-        return empty, empty, empty
+        return empty, empty, empty, empty
     flux = np.maximum(np.diff(np.log1p(_LOG_COMPRESSION / peak * mags), axis=0), 0.0)
     freqs = np.fft.rfftfreq(4 * hop, 1.0 / rate)
     low, high = freqs < _LOW_BAND_HZ, freqs >= _HIGH_BAND_HZ
@@ -80,11 +83,10 @@ def band_envelopes(signal: FloatArray, rate: float) -> tuple[FloatArray, FloatAr
     band = freqs < _HIGH_BAND_HZ
     percussive = _percussive(mags[:, band])
     drum_flux = np.maximum(np.diff(np.log1p(_LOG_COMPRESSION / peak * percussive), axis=0), 0.0)
-    drums: FloatArray = 0.5 * (
-        drum_flux[:, low[band]].mean(axis=1) + drum_flux[:, mid[band]].mean(axis=1)
-    )
+    kick: FloatArray = drum_flux[:, low[band]].mean(axis=1)
+    snare: FloatArray = drum_flux[:, mid[band]].mean(axis=1)
     cymbals: FloatArray = flux[:, high].mean(axis=1) if high.any() else np.zeros_like(full)
-    return full, drums, cymbals
+    return full, kick, snare, cymbals
 
 
 def _percussive(mags: FloatArray) -> FloatArray:

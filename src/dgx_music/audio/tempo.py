@@ -13,18 +13,30 @@ autocorrelation peaks -- so the metrical level is chosen from evidence in the si
   the kick on 1 and the snare on 2 make 1 and 2 both beats. That evidence is weighed by the
   tempo prior (below): hearing 8ths at 90 BPM as beats of 180 takes more than hearing half
   notes at 60 as beats of 120, as listeners' tapping shows.
+* Where the snare band's strongest phase falls half-way between the kick band's, the level is
+  halved whatever the strengths say: that is the backbeat seen at the two-beat level (kick on
+  1, snare on 2). It is read from where the pulses fall, not how strong the half-way points
+  are, so a bass line's or a strummed chord's off-beat onsets in the same bands do not sway it.
 * The fastest steady subdivision bounds the beat from below: music rarely subdivides its beat
   into more than four. Where any band keeps a pulse at an 8th of the chosen period (half-time
   trap: clap on 3, hats on every 16th), the level is halved. The cymbal band starts at 5 kHz
-  and the onsets are sampled every 12 ms, so a standard kit's soft 16th hats still count.
+  and the onsets are sampled every 12 ms, so a standard kit's soft 16th hats still count. A
+  pulse there is measured from the quietest phase up: a sustained note's vibrato or an organ's
+  tremolo keeps the flux going at every phase, which is no pulse at all.
 * A pulse at a quarter of the period means two or four subdivisions per beat, which the signal
   cannot tell apart (8th hats at 70 BPM, 16th hats at 140 look alike); only there does the
-  tempo prior decide, halving when the faster level is nearer 120 BPM.
+  tempo prior decide, halving when the faster level is nearer 120 BPM -- unless the kick and
+  snare alternate on the level's pulses (the snare half-way between kicks at twice the
+  period): then the level is a backbeat's beat and the faster pulse its hats.
 * No level is chosen at which the onsets do not repeat: swung 8ths fall long-short, so half a
   swung beat has a negative autocorrelation and is never "the beat".
 
 Where this goes wrong it is mostly a groove played far from its usual tempo (four-on-the-floor
-at 65 BPM reads as 130, a kick on 1 and 3 under a quarter-note shaker at 150 as 75).
+at 65 BPM reads as 130, a kick on 1 and 3 under a quarter-note shaker at 150 as 75), a slow
+backbeat whose bass or strummed chords hit the off-beat 8ths nearly as hard as kick and snare
+hit the beats (76 reads as 152), or keys without drums, where nothing but the prior tells an
+8th-note arpeggio at 70 from quarters at 140 and a chord struck once a bar outweighs the
+melody's beats (held chords at 130 read as 65).
 """
 
 from __future__ import annotations
@@ -67,11 +79,17 @@ _DRUM_SPLIT = 0.65
 strength on them, above which the half-way points are pulses too and the level halves."""
 _FINE_SPLIT = 0.3
 """The same fraction at a quarter of the chosen period, in any band (floor-referenced, so soft
-hats count): at or above it the music keeps a steady pulse at an 8th of the period -- more than
-four subdivisions per beat, which music rarely has -- and the level halves."""
+hats count, and measured above the folded envelope's quietest phase, so unbroken flux is not a
+pulse): at or above it the music keeps a steady pulse at an 8th of the period -- more than four
+subdivisions per beat, which music rarely has -- and the level halves."""
 _SUBDIVISION_SPLIT = 0.4
 """The same fraction at half the chosen period: at or above it there is a steady pulse at a
 quarter of the period, so the beat has two or four subdivisions; that tie goes to the prior."""
+_BACKBEAT_OFFSET = 7.0 / 16.0
+"""Phase distance (fraction of the period, 0-0.5) from the kick band's pulse to the snare band's
+at or above which the snare sits half-way between kicks: within a 32nd note of the middle of a
+two-beat period, tighter than any syncopation (an 8th or 16th off) and loose enough for the
+onset smoothing and a drummer's push or drag."""
 _DRUM_PRIOR_OCTAVES = 1.3
 """The prior is wider where it weighs drum evidence than where it breaks a tie: the drums are
 evidence, the prior only tempers it. How wide trades the two labelled sets against each other
@@ -191,40 +209,64 @@ def _from_bars(autocorr: FloatArray, frame_rate: float) -> tuple[float, float] |
     return bpm, 0.5 * min(strength, 1.0)
 
 
-def _half_way_ratio(envelope: FloatArray, period: float) -> float:
+def _fold(envelope: FloatArray, period: float) -> tuple[FloatArray, FloatArray] | None:
+    """(phases, mean envelope at each phase): the envelope folded at ``period`` frames on a
+    half-frame phase grid, or None for fewer than two whole periods."""
+    count = int((envelope.size - 1) // period)
+    if count < 2:
+        return None
+    phases = np.arange(0.0, period, 0.5)
+    positions = phases[:, np.newaxis] + period * np.arange(count)[np.newaxis, :]
+    folded: FloatArray = np.interp(positions, np.arange(envelope.size), envelope).mean(axis=1)
+    return phases, folded
+
+
+def _half_way_ratio(envelope: FloatArray, period: float, above_floor: bool = False) -> float:
     """How strong the points half-way between a pulse train's pulses are, relative to the
     pulses: 1 means the half period is as much a pulse as the period, 0 nothing there.
 
-    The envelope is folded at ``period`` frames (mean over all periods at each phase, a
-    half-frame phase grid); the strongest phase is the pulse, the phase half a period on is the
-    half-way point. Negative means (the envelope has its running mean or floor removed) count
-    as 0.
+    The envelope is folded at ``period`` frames; the strongest phase is the pulse, the phase
+    half a period on is the half-way point. Negative means (the envelope has its running mean
+    or floor removed) count as 0. With ``above_floor`` both are measured from the fold's
+    quietest phase: a flat fold (flux at every phase, as a vibrato or tremolo keeps up) would
+    otherwise read as pulses everywhere, where it has a pulse nowhere.
     """
-    count = int((envelope.size - 1) // period)
-    if count < 2:
+    fold = _fold(envelope, period)
+    if fold is None:
         return 0.0
-    phases = np.arange(0.0, period, 0.5)
-    positions = phases[:, np.newaxis] + period * np.arange(count)[np.newaxis, :]
-    folded = np.interp(positions, np.arange(envelope.size), envelope).mean(axis=1)
+    phases, folded = fold
     best = int(np.argmax(folded))
     on = float(folded[best])
     if on <= 0.0:
         return 0.0
     off = float(np.interp((phases[best] + period / 2.0) % period, phases, folded, period=period))
-    return max(off, 0.0) / on
+    floor = max(float(folded.min()), 0.0) if above_floor else 0.0
+    return max(off - floor, 0.0) / (on - floor) if on > floor else 0.0
+
+
+def _snare_offset(kick: FloatArray, snare: FloatArray, period: float) -> float:
+    """Phase distance (0-0.5 of ``period``) from the kick band's strongest phase to the snare
+    band's: 0.5 puts the snare half-way between kicks (a backbeat folded at two beats), 0 on
+    them (the same folded at one beat: kick on 1, snare on 2 land on one phase)."""
+    kick_fold, snare_fold = _fold(kick, period), _fold(snare, period)
+    if kick_fold is None or snare_fold is None:
+        return 0.0
+    phases = kick_fold[0]
+    shift = float(phases[int(np.argmax(snare_fold[1]))] - phases[int(np.argmax(kick_fold[1]))])
+    return abs((shift / period + 0.5) % 1.0 - 0.5)
 
 
 def _metrical_level(
     autocorrs: tuple[FloatArray, FloatArray],
-    drums: FloatArray,
+    kick_snare: tuple[FloatArray, FloatArray],
     bands: tuple[FloatArray, ...],
     grid: float,
     frame_rate: float,
 ) -> tuple[float, float] | None:
     """The beat period (frames) among ``grid`` times powers of two, from the drums' evidence
-    (module docstring), and how clear-cut that choice was (0-1: the smallest relative distance
-    of any deciding ratio from its threshold); None when no power of two of ``grid`` lies in
-    50-200 BPM.
+    (module docstring; ``kick_snare``: the two drum bands, mean-removed), and how clear-cut
+    that choice was (0-1: the smallest relative distance of any deciding ratio from its
+    threshold); None when no power of two of ``grid`` lies in 50-200 BPM.
 
     No rule halves the period to a level at which neither all onsets nor the cymbals repeat
     (``autocorrs``: both autocorrelations at or under ``_LEVEL_MIN_REPEAT``): swung 8ths put
@@ -253,21 +295,30 @@ def _metrical_level(
         margins.append(min(1.0, abs(value - split) / split))
         return value >= split
 
+    kick, snare = kick_snare
+    drums = 0.5 * (kick + snare)
+
     def drum_evidence() -> float:
         ratio = _prior(period / 2.0, frame_rate, _DRUM_PRIOR_OCTAVES) / _prior(
             period, frame_rate, _DRUM_PRIOR_OCTAVES
         )
         return _half_way_ratio(drums, period) * ratio
 
-    while can_halve() and decide(drum_evidence(), _DRUM_SPLIT):
+    def backbeat(level: float) -> bool:
+        """Whether the snare falls half-way between the kicks at ``level``."""
+        return _snare_offset(kick, snare, level) >= _BACKBEAT_OFFSET
+
+    while can_halve() and (backbeat(period) or decide(drum_evidence(), _DRUM_SPLIT)):
         period /= 2.0
     while can_halve() and decide(
-        max(_half_way_ratio(band, period / 4.0) for band in bands), _FINE_SPLIT
+        max(_half_way_ratio(band, period / 4.0, above_floor=True) for band in bands),
+        _FINE_SPLIT,
     ):
         period /= 2.0
     if (
         can_halve()
         and _prior(period / 2.0, frame_rate) > _prior(period, frame_rate)
+        and not backbeat(2.0 * period)
         and decide(max(_half_way_ratio(band, period / 2.0) for band in bands), _SUBDIVISION_SPLIT)
     ):
         period /= 2.0
@@ -300,7 +351,7 @@ def tempo_and_confidence(signal: FloatArray, rate: float) -> tuple[float, float]
     """
     if signal.size < _MIN_TEMPO_SECONDS * rate or _rms(signal) < _SILENCE_RMS:
         return None
-    onsets, drums, cymbals = band_envelopes(signal, rate)
+    onsets, kick, snare, cymbals = band_envelopes(signal, rate)
     if onsets.size < 8 or float(onsets.max()) < _MIN_ONSET:
         return None
     frame_rate = rate / onset_hop(rate)
@@ -310,10 +361,12 @@ def tempo_and_confidence(signal: FloatArray, rate: float) -> tuple[float, float]
     grid = _grid_period(autocorr, frame_rate)
     if grid is None:
         return _from_bars(autocorr, frame_rate)
+    drums = 0.5 * (kick + snare)
     bands = tuple(smooth(band, frame_rate, floor=True) for band in (onsets, drums, cymbals))
     cymbal_autocorr = autocorrelation(smooth(cymbals, frame_rate))
     autocorrs = (autocorr, autocorr if cymbal_autocorr is None else cymbal_autocorr)
-    chosen = _metrical_level(autocorrs, smooth(drums, frame_rate), bands, grid, frame_rate)
+    kick_snare = (smooth(kick, frame_rate), smooth(snare, frame_rate))
+    chosen = _metrical_level(autocorrs, kick_snare, bands, grid, frame_rate)
     if chosen is None:
         return None
     level, certainty = chosen
