@@ -68,3 +68,15 @@ def test_a_track_page_is_byte_for_byte_the_validated_model() -> None:
             items = [track_fields(track) for track in tracks]
             model = TrackPage.model_validate({"items": items, "next_offset": following})
             assert sent == model.model_dump_json().encode()
+
+
+def test_a_driver_read_of_a_broken_database_is_a_503_problem() -> None:
+    """pysqlite's own errors leave ``Database.rows`` as SQLAlchemy's, which the API answers
+    as "database unavailable", never as a 500."""
+    with api_client() as (client, service):
+        make_track(client, service)
+        with service.db.write() as conn:
+            conn.exec_driver_sql("ALTER TABLE tracks RENAME TO tracks_elsewhere")
+        answer = client.get("/api/v1/tracks")
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["content-type"].startswith("application/problem+json")

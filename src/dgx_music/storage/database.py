@@ -134,7 +134,12 @@ class Database:
                 self._driver_queries[query] = compiled
             driver = conn.connection.driver_connection
             assert isinstance(driver, sqlite3.Connection)
-            rows = driver.execute(compiled.sql, compiled.parameters(values)).fetchall()
+            parameters = compiled.parameters(values)
+            try:
+                rows = driver.execute(compiled.sql, parameters).fetchall()
+            except sqlite3.OperationalError as exc:
+                # As SQLAlchemy would raise it: the budget and the API's 503 handler know it.
+                raise OperationalError(compiled.sql, parameters, exc) from exc
         if compiled.processors:
             processed = []
             for row in rows:
@@ -167,9 +172,8 @@ class Database:
         _budget.left = units
         try:
             yield
-        except (OperationalError, sqlite3.OperationalError) as exc:
-            error = exc.orig if isinstance(exc, OperationalError) else exc
-            if "interrupted" in str(error) and getattr(_budget, "left", 0) < 0:
+        except OperationalError as exc:
+            if "interrupted" in str(exc.orig) and getattr(_budget, "left", 0) < 0:
                 raise OverBudget(f"read ran over its budget of {units} units") from None
             raise
         finally:
