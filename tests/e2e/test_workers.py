@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from dgx_music.domain import JobStatus
 from tests.support.cli import run_cli
-from tests.support.processes import WorkerProcesses, library_files, open_store, wait_for
+from tests.support.processes import (
+    WorkerProcesses,
+    drain_exactly_once,
+    library_files,
+    open_store,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -98,31 +102,6 @@ def test_sigterm_lets_the_running_job_finish(
 def test_four_workers_drain_two_hundred_jobs_exactly_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: WorkerProcesses
 ) -> None:
-    log = tmp_path / "engine.log"
-    monkeypatch.setenv("DGX_TEST_ENGINE_LOG", str(log))
-    prompts = [f"drain prompt {i:03d}" for i in range(200)]
-    batch_file = tmp_path / "prompts.txt"
-    batch_file.write_text("\n".join(prompts) + "\n")
-    result = run_cli(
-        "batch", str(batch_file), "--engine", "tone", "--duration", "0.5", "--no-wait", "--json"
-    )
-    assert result.returncode == 0, result.stderr
-    assert len(json.loads(result.stdout)) == 200
-
-    drainers = [workers.start("--until-idle") for _ in range(4)]
-    for worker in drainers:
-        assert worker.wait(300) == 0, workers.log_of(worker)
-
-    store = open_store()
-    jobs = store.list(limit=1000)
-    assert len(jobs) == 200
-    assert Counter(job.status for job in jobs) == {JobStatus.COMPLETED: 200}
-    assert all(job.attempts == 1 for job in jobs)
-    runs = Counter(line.split("\t")[0] for line in log.read_text().splitlines())
-    assert runs == Counter(prompts)  # each prompt generated exactly once
-    ran_in = {line.split("\t")[1] for line in log.read_text().splitlines()}
+    drain_exactly_once(tmp_path, monkeypatch, workers, jobs=200, processes=4, timeout=300)
+    ran_in = {line.split("\t")[1] for line in (tmp_path / "engine.log").read_text().splitlines()}
     assert len(ran_in) > 1, "the work should have been shared between processes"
-    listed = run_cli("tracks", "list", "--limit", "1000", "--json")
-    tracks = json.loads(listed.stdout)
-    assert len({t["job_id"] for t in tracks}) == 200
-    assert all(os.path.exists(t["absolute_path"]) for t in tracks)

@@ -65,7 +65,17 @@ def migrated_url(postgres_server: PostgresServer, migrated_template: str) -> Ite
 @pytest.fixture
 def pg_db(migrated_url: str) -> Iterator[Database]:
     """This test's migrated database."""
-    db = Database(migrated_url)
+    yield from _opened(migrated_url)
+
+
+@pytest.fixture
+def second_db(migrated_url: str) -> Iterator[Database]:
+    """Another Database (its own engine and pool) on the same database: another process."""
+    yield from _opened(migrated_url)
+
+
+def _opened(url: str) -> Iterator[Database]:
+    db = Database(url)
     try:
         yield db
     finally:

@@ -4,7 +4,6 @@ that expire and are taken over, the attempt limit, and the read views."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, timedelta
 
 import pytest
@@ -19,16 +18,6 @@ pytestmark = pytest.mark.postgres
 
 def request(prompt: str = "house groove", seed: int = 1) -> GenerationRequest:
     return GenerationRequest(prompt=prompt, engine="tone", duration=1.0, seed=seed)
-
-
-@pytest.fixture
-def second_db(migrated_url: str) -> Iterator[Database]:
-    """Another Database (its own engine and pool) on the same database: another process."""
-    db = Database(migrated_url)
-    try:
-        yield db
-    finally:
-        db.dispose()
 
 
 def test_two_workers_claim_every_job_exactly_once(pg_db: Database, second_db: Database) -> None:

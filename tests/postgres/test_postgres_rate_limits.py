@@ -5,7 +5,6 @@ first requests of a new client at once meet at the unique key and retry."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import text
@@ -15,15 +14,6 @@ from dgx_music.storage.database import Database
 from dgx_music.storage.rate_limits import DatabaseCells
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def second_db(migrated_url: str) -> Iterator[Database]:
-    db = Database(migrated_url)
-    try:
-        yield db
-    finally:
-        db.dispose()
 
 
 class Clock:

@@ -5,9 +5,7 @@ is finished by another after its lease runs out."""
 from __future__ import annotations
 
 import json
-import os
 import signal
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +13,13 @@ import pytest
 
 from dgx_music.domain import JobStatus
 from tests.support.cli import run_cli
-from tests.support.processes import WorkerProcesses, library_files, open_store, wait_for
+from tests.support.processes import (
+    WorkerProcesses,
+    drain_exactly_once,
+    library_files,
+    open_store,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -38,33 +42,8 @@ def workers(tmp_path: Path) -> Iterator[WorkerProcesses]:
 def test_three_worker_processes_drain_the_queue_exactly_once(
     on_postgres: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: WorkerProcesses
 ) -> None:
-    log = tmp_path / "engine.log"
-    monkeypatch.setenv("DGX_TEST_ENGINE_LOG", str(log))
-    prompts = [f"drain prompt {i:02d}" for i in range(30)]
-    batch_file = tmp_path / "prompts.txt"
-    batch_file.write_text("\n".join(prompts) + "\n")
-    queued = run_cli(
-        "batch", str(batch_file), "--engine", "tone", "--duration", "0.5", "--no-wait", "--json"
-    )
-    assert queued.returncode == 0, queued.stderr
-    assert len(json.loads(queued.stdout)) == 30
-
-    drainers = [workers.start("--until-idle") for _ in range(3)]
-    for worker in drainers:
-        assert worker.wait(120) == 0, workers.log_of(worker)
-
-    store = open_store()
+    store = drain_exactly_once(tmp_path, monkeypatch, workers, jobs=30, processes=3, timeout=120)
     assert store.db.url.get_backend_name() == "postgresql"
-    jobs = store.list(limit=100)
-    assert Counter(job.status for job in jobs) == {JobStatus.COMPLETED: 30}
-    assert all(job.attempts == 1 for job in jobs)
-    runs = Counter(line.split("\t")[0] for line in log.read_text().splitlines())
-    assert runs == Counter(prompts)  # each prompt generated exactly once
-    listed = run_cli("tracks", "list", "--limit", "100", "--json")
-    assert listed.returncode == 0, listed.stderr
-    tracks = json.loads(listed.stdout)
-    assert len({t["job_id"] for t in tracks}) == 30
-    assert all(os.path.exists(t["absolute_path"]) for t in tracks)
     store.db.dispose()
 
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from dgx_music.config import load_settings
-from dgx_music.domain import Job
+from dgx_music.domain import Job, JobStatus
 from dgx_music.storage.database import Database
 from dgx_music.storage.jobs import JobStore
 
@@ -42,6 +46,47 @@ class WorkerProcesses:
             if process.poll() is None:
                 process.kill()
             process.wait(10)
+
+
+def drain_exactly_once(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    workers: WorkerProcesses,
+    *,
+    jobs: int,
+    processes: int,
+    timeout: float,
+) -> JobStore:
+    """Queue ``jobs`` tone clips with the batch CLI, let ``processes`` workers drain the queue
+    (``--until-idle``), and check that every job completed on its first attempt and every
+    prompt was generated exactly once, into a file the library lists. Returns the store."""
+    from tests.support.cli import run_cli
+
+    log = tmp_path / "engine.log"
+    monkeypatch.setenv("DGX_TEST_ENGINE_LOG", str(log))
+    prompts = [f"drain prompt {i:03d}" for i in range(jobs)]
+    batch_file = tmp_path / "prompts.txt"
+    batch_file.write_text("\n".join(prompts) + "\n")
+    queued = run_cli(
+        "batch", str(batch_file), "--engine", "tone", "--duration", "0.5", "--no-wait", "--json"
+    )
+    assert queued.returncode == 0, queued.stderr
+    assert len(json.loads(queued.stdout)) == jobs
+    drainers = [workers.start("--until-idle") for _ in range(processes)]
+    for worker in drainers:
+        assert worker.wait(timeout) == 0, workers.log_of(worker)
+    store = open_store()
+    found = store.list(limit=jobs + 100)
+    assert Counter(job.status for job in found) == {JobStatus.COMPLETED: jobs}
+    assert all(job.attempts == 1 for job in found)
+    lines = log.read_text().splitlines()
+    assert Counter(line.split("\t")[0] for line in lines) == Counter(prompts)
+    listed = run_cli("tracks", "list", "--limit", str(jobs + 100), "--json")
+    assert listed.returncode == 0, listed.stderr
+    tracks = json.loads(listed.stdout)
+    assert len({t["job_id"] for t in tracks}) == jobs
+    assert all(os.path.exists(t["absolute_path"]) for t in tracks)
+    return store
 
 
 def open_store() -> JobStore:
