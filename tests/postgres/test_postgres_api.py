@@ -4,18 +4,23 @@ generation limit between two app processes."""
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
-from fastapi.testclient import TestClient
 
 from dgx_music.storage.database import Database
 from dgx_music.storage.job_rows import utcnow
 from dgx_music.storage.workers import WorkerRegistry
-from dgx_music.worker import Worker, WorkerThreads
+from dgx_music.worker import WorkerThreads
 from tests.support.access import GENERATE, FakeClock, app_client
-from tests.support.api import api_client, assert_problem, run_queue
+from tests.support.api import (
+    api_client,
+    assert_problem,
+    first_live_workers,
+    live_workers,
+    run_queue,
+    workers_seen_while_running,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -56,42 +61,21 @@ def test_a_job_from_post_to_deleted_track(on_postgres: str) -> None:
         assert client.get("/api/v1/tracks").json()["items"] == []
 
 
-def _live(client: TestClient) -> list[dict[str, object]]:
-    health = client.get("/api/v1/health")
-    assert health.status_code == 200, health.text
-    body = health.json()
-    assert body["database"]["ok"] and body["status"] == "ok", body
-    live: list[dict[str, object]] = body["workers"]["live"]
-    return live
-
-
 def test_health_lists_idle_and_busy_workers_from_the_registry(on_postgres: str) -> None:
     with api_client() as (client, service):
-        assert _live(client) == []
+        assert live_workers(client) == []
         threads = WorkerThreads(service, 1)
         threads.start()
         try:
-            deadline = time.monotonic() + 10
-            while not (live := _live(client)) and time.monotonic() < deadline:
-                time.sleep(0.05)
+            live = first_live_workers(client)
             assert [w["name"] for w in live] == [threads.workers[0].name]
             assert live[0]["jobs"] == [] and live[0]["started_at"]
         finally:
             threads.stop(5.0)
-        assert _live(client) == []  # it left when it stopped
+        assert live_workers(client) == []  # it left when it stopped
 
         job_id = client.post("/api/v1/generate", json=GENERATE).json()["id"]
-        worker = Worker(service, name="box:7:busy")
-        seen: list[list[dict[str, object]]] = []
-        real_run = worker.run_claimed
-
-        def run_and_look(jobs: list[object]) -> object:
-            worker.beat()
-            seen.append(_live(client))
-            return real_run(jobs)  # type: ignore[arg-type]
-
-        worker.run_claimed = run_and_look  # type: ignore[method-assign]
-        assert worker.run_forever(until_idle=True) == 1
+        seen = workers_seen_while_running(client, service, "box:7:busy")
         assert [(w["name"], w["jobs"]) for w in seen[0]] == [("box:7:busy", [job_id])]
         health = client.get("/api/v1/health").json()
         assert health["queue"] == {"queued": 0, "running": 0}

@@ -9,7 +9,7 @@ from datetime import UTC, timedelta
 import pytest
 from sqlalchemy import select, text, update
 
-from dgx_music.domain import GenerationRequest, JobStatus
+from dgx_music.domain import GenerationRequest, Job, JobStatus
 from dgx_music.storage.database import Database
 from dgx_music.storage.jobs import JobNotFound, JobStore, LeaseLost, LeaseState, jobs, utcnow
 
@@ -20,11 +20,10 @@ def request(prompt: str = "house groove", seed: int = 1) -> GenerationRequest:
     return GenerationRequest(prompt=prompt, engine="tone", duration=1.0, seed=seed)
 
 
-def test_two_workers_claim_every_job_exactly_once(pg_db: Database, second_db: Database) -> None:
-    store = JobStore(pg_db)
-    queued = store.submit([request(f"job {i}", seed=i) for i in range(40)], max_attempts=3)
-    stores = {"w1": JobStore(pg_db), "w2": JobStore(second_db)}
-    claimed: dict[str, list[str]] = {name: [] for name in stores}
+def claim_concurrently(stores: dict[str, JobStore]) -> dict[str, list[Job]]:
+    """Every store's worker (named by its key) claims until the queue is empty, all starting
+    at once on their own threads; the jobs each one claimed, in order."""
+    claimed: dict[str, list[Job]] = {name: [] for name in stores}
     start = threading.Barrier(len(stores))
     errors: list[BaseException] = []
 
@@ -32,8 +31,7 @@ def test_two_workers_claim_every_job_exactly_once(pg_db: Database, second_db: Da
         try:
             start.wait()
             while (job := stores[name].claim(name, 60)) is not None:
-                assert job.lease_owner == name and job.attempts == 1
-                claimed[name].append(job.id)
+                claimed[name].append(job)
         except BaseException as exc:
             errors.append(exc)
 
@@ -43,6 +41,17 @@ def test_two_workers_claim_every_job_exactly_once(pg_db: Database, second_db: Da
     for thread in threads:
         thread.join(60)
     assert not errors, errors
+    return claimed
+
+
+def test_two_workers_claim_every_job_exactly_once(pg_db: Database, second_db: Database) -> None:
+    store = JobStore(pg_db)
+    queued = store.submit([request(f"job {i}", seed=i) for i in range(40)], max_attempts=3)
+    stores = {"w1": JobStore(pg_db), "w2": JobStore(second_db)}
+    jobs_of = claim_concurrently(stores)
+    for name, taken in jobs_of.items():
+        assert all(job.lease_owner == name and job.attempts == 1 for job in taken)
+    claimed = {name: [job.id for job in taken] for name, taken in jobs_of.items()}
     everything = claimed["w1"] + claimed["w2"]
     assert len(everything) == len(set(everything)) == len(queued)  # none twice, none missed
     assert set(everything) == {job.id for job in queued}
@@ -161,24 +170,10 @@ def test_two_workers_take_over_expired_leases_once_and_settle_the_rest(
         conn.execute(update(jobs).values(lease_expires_at=utcnow() - timedelta(seconds=1)))
 
     stores = {"w1": JobStore(pg_db), "w2": JobStore(second_db)}
-    claimed: dict[str, list[tuple[str, int]]] = {name: [] for name in stores}
-    start = threading.Barrier(len(stores))
-    errors: list[BaseException] = []
-
-    def work(name: str) -> None:
-        try:
-            start.wait()
-            while (job := stores[name].claim(name, 60)) is not None:
-                claimed[name].append((job.id, job.attempts))
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(name,)) for name in stores]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not errors, errors
+    claimed = {
+        name: [(job.id, job.attempts) for job in taken]
+        for name, taken in claim_concurrently(stores).items()
+    }
     taken = claimed["w1"] + claimed["w2"]
     assert sorted(job_id for job_id, _ in taken) == sorted(job.id for job in again[3:])
     assert {attempts for _, attempts in taken} == {2}

@@ -3,6 +3,7 @@ queue: what the API tests share."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -58,3 +59,40 @@ def assert_problem(answer: Any, status: int) -> dict[str, Any]:
     assert {"type", "title", "status", "detail"} <= set(body), body
     assert body["status"] == status and body["detail"], body
     return body
+
+
+def live_workers(client: TestClient) -> list[dict[str, object]]:
+    """The workers ``/health`` lists as live (asserting the report itself is healthy)."""
+    health = client.get("/api/v1/health")
+    assert health.status_code == 200, health.text
+    body = health.json()
+    assert body["database"]["ok"] and body["status"] == "ok", body
+    live: list[dict[str, object]] = body["workers"]["live"]
+    return live
+
+
+def workers_seen_while_running(
+    client: TestClient, service: GenerationService, name: str
+) -> list[list[dict[str, object]]]:
+    """Run the queued job with a worker called ``name`` and return what ``/health`` listed as
+    live at the moment the job started, just after the worker's heartbeat."""
+    worker = Worker(service, name=name)
+    seen: list[list[dict[str, object]]] = []
+    real_run = worker.run_claimed
+
+    def run_and_look(jobs: list[object]) -> object:
+        worker.beat()
+        seen.append(live_workers(client))
+        return real_run(jobs)  # type: ignore[arg-type]
+
+    worker.run_claimed = run_and_look  # type: ignore[method-assign]
+    assert worker.run_forever(until_idle=True) == 1
+    return seen
+
+
+def first_live_workers(client: TestClient, timeout: float = 10.0) -> list[dict[str, object]]:
+    """The live workers ``/health`` lists once it lists any (empty after ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while not (live := live_workers(client)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return live
