@@ -27,11 +27,11 @@ Four pieces of evidence, each chosen because it fixes a confusion the plain meth
   are in each key. A major IV rules out the minor key a ii-V-I loop opens on; a key whose
   chords are all diatonic beats one that needs a chromatic chord.
 
-Before any of it, broadband energy is masked off bin by bin (``_tonal``): a drum hit smears
-tens of Hz, a note's partial a few bins, so the local median across frequency estimates the
-drums under each bin. And each note's third harmonic (a twelfth up, so a fifth up in pitch
-class) is taken out of the chroma (``_PARTIAL_LEAK``): left in, it tilts every estimate towards
-the dominant key.
+Before any of it, broadband energy is masked off bin by bin (``chroma.tonal_power``): a drum
+hit smears tens of Hz, a note's partial a few bins, so the local median across frequency
+estimates the drums under each bin. And each note's third harmonic (a twelfth up, so a fifth
+up in pitch class) is taken out of the chroma (``_PARTIAL_LEAK``): left in, it tilts every
+estimate towards the dominant key.
 
 On the independent evaluation set (benchmarks/analysis_accuracy.py, 120 pieces per seed) the
 opening chord and the partial correction together moved exact keys from 86.7 / 85.8 / 80.8 % to
@@ -62,6 +62,13 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from dgx_music.audio.chroma import (
+    BASS_MAX_HZ,
+    CHROMA_MAX_HZ,
+    CHROMA_MIN_HZ,
+    pitch_class_shares,
+    tonal_power,
+)
 from dgx_music.audio.harmony import chord_fit, triad_weights
 from dgx_music.audio.onsets import magnitudes
 
@@ -74,21 +81,6 @@ _SILENCE_RMS = 10.0 ** (-70.0 / 20.0)
 _CHROMA_FFT = 8192
 """0.74 s at 11025 Hz: 1.35 Hz bins, finer than the 4.8 Hz semitone spacing at 80 Hz."""
 _CHROMA_HOP = _CHROMA_FFT // 2
-_CHROMA_MIN_HZ = 440.0 * 2.0 ** ((39.5 - 69.0) / 12.0)
-"""80 Hz, a quarter-tone under E2: below it a kick drum's body (40-80 Hz) outweighs the bass
-line, and with the kick on every beat it put one constant pitch class into every frame's bass
-chroma. A bass note under E2 still counts through its octave partial, the same pitch class."""
-_BASS_MAX_HZ = 2.0 * 2.0 * _CHROMA_MIN_HZ
-"""E2-E4 (80-320 Hz): where bass lines put chord roots, exactly two octaves so every pitch
-class has the same number of semitone bands in it."""
-_BROADBAND_HZ = 8.0
-"""Half-width of the across-frequency median that estimates each bin's broadband (percussive)
-power: wider than a tonal partial's main lobe (about 3 Hz here), narrower than a drum hit's
-smear (tens of Hz)."""
-_TONAL_RATIO = 2.0
-"""A bin keeps power in proportion to p^2 / (p^2 + (ratio * median)^2): half at twice the local
-median, almost all well above it, almost none on a flat broadband stretch."""
-_CHROMA_MAX_HZ = 2000.0
 _CHROMA_FRAME_FLOOR = 1e-4
 """Frames 40 dB under the loudest are skipped: a fade tail or noise floor gets no vote."""
 _OPENING_SECONDS = 1.5
@@ -119,49 +111,6 @@ _MAJOR_PROFILE = np.array([0.748, 0.060, 0.488, 0.082, 0.670, 0.460, 0.096, 0.71
 _MINOR_PROFILE = np.array([0.712, 0.084, 0.474, 0.618, 0.049, 0.460, 0.105, 0.747, 0.404, 0.067, 0.133, 0.330])  # fmt: skip  # noqa: E501
 
 
-def _shares(power: FloatArray, freqs: FloatArray, lo: float, hi: float) -> FloatArray:
-    """Each frame's power share per pitch class between ``lo`` and ``hi`` Hz, ``[frames, 12]``.
-
-    Power rather than log-magnitude: log compression lifts the upper partials of every note
-    almost to the level of the fundamental, and the 3rd partial (a fifth up) then drags the
-    estimate towards the dominant key. Each frame is normalised so a loud passage does not
-    outvote the rest; a frame with no power in the band gives zeros.
-    """
-    band = (freqs >= lo) & (freqs <= hi)
-    pitch_class = np.round(69.0 + 12.0 * np.log2(freqs[band] / 440.0)).astype(np.int64) % 12
-    per_bin = power[:, band]
-    totals = per_bin.sum(axis=1, keepdims=True)
-    shares = per_bin / np.where(totals > 0.0, totals, 1.0)
-    folded = np.zeros((power.shape[0], 12))
-    for pc in range(12):
-        folded[:, pc] = shares[:, pitch_class == pc].sum(axis=1)
-    return folded
-
-
-def _tonal(power: FloatArray, freqs: FloatArray) -> FloatArray:
-    """``power`` with its broadband part masked off, bin by bin (a soft harmonic/percussive
-    split across frequency, as in Fitzgerald's median filtering, without the across-time half).
-
-    A drum hit is a smear tens of Hz wide, a note's partial a line a few bins wide, so a bin's
-    local median over +-``_BROADBAND_HZ`` measures the drums under it. Only the chroma band is
-    filtered, which keeps this a few milliseconds.
-    """
-    step = float(freqs[1] - freqs[0])
-    half = max(1, round(_BROADBAND_HZ / step))
-    band = np.nonzero(
-        (freqs >= _CHROMA_MIN_HZ - _BROADBAND_HZ) & (freqs <= _CHROMA_MAX_HZ + _BROADBAND_HZ)
-    )[0]
-    sub = power[:, band]
-    padded = np.pad(sub, ((0, 0), (half, half)), mode="edge")
-    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1, axis=1)
-    floor = _TONAL_RATIO * np.median(windows, axis=2)
-    squared = np.square(sub)
-    total = squared + np.square(floor)
-    tonal = np.zeros_like(power)
-    tonal[:, band] = sub * squared / np.where(total > 0.0, total, 1.0)
-    return tonal
-
-
 def _without_fifth_partials(shares: FloatArray) -> FloatArray:
     """``shares`` less ``_PARTIAL_LEAK`` times the share a fifth below (clipped at zero)."""
     return np.clip(shares - _PARTIAL_LEAK * np.roll(shares, 7, axis=1), 0.0, None)
@@ -184,9 +133,9 @@ def key_and_confidence(signal: FloatArray, rate: float) -> tuple[str, float] | N
     """The best key and a 0-1 confidence, or None for silence or a flat chroma.
 
     Score = Pearson correlation of the profile with the treble chroma (320 Hz-2 kHz) plus the
-    bass chroma (80-320 Hz), both with the broadband part masked off (``_tonal``), each a mean
-    of per-frame shares, plus ``_OPENING_WEIGHT`` times the share of the key's tonic in the
-    first ``_OPENING_SECONDS`` (module docstring).
+    bass chroma (80-320 Hz), both with the broadband part masked off (``chroma.tonal_power``),
+    each a mean of per-frame shares, plus ``_OPENING_WEIGHT`` times the share of the key's
+    tonic in the first ``_OPENING_SECONDS`` (module docstring).
     Added to it: how well the clip's chords fit each key (``harmony.chord_fit``). The
     confidence is the best key's softmax weight among all 24 scores: near 1 when one key stands
     out, about 0.5 when a relative or fifth-related key scores almost as well.
@@ -195,14 +144,14 @@ def key_and_confidence(signal: FloatArray, rate: float) -> tuple[str, float] | N
         return None
     power = np.square(magnitudes(signal, _CHROMA_FFT, _CHROMA_HOP))
     freqs = np.asarray(np.fft.rfftfreq(_CHROMA_FFT, 1.0 / rate), dtype=np.float64)
-    top = min(_CHROMA_MAX_HZ, rate / 2.0)
-    in_band = power[:, (freqs >= _CHROMA_MIN_HZ) & (freqs <= top)].sum(axis=1)
+    top = min(CHROMA_MAX_HZ, rate / 2.0)
+    in_band = power[:, (freqs >= CHROMA_MIN_HZ) & (freqs <= top)].sum(axis=1)
     loudest = float(in_band.max()) if in_band.size else 0.0
     if loudest <= 0.0:
         return None
-    power = _tonal(power[in_band >= _CHROMA_FRAME_FLOOR * loudest], freqs)
-    bass = _without_fifth_partials(_shares(power, freqs, _CHROMA_MIN_HZ, _BASS_MAX_HZ))
-    treble = _without_fifth_partials(_shares(power, freqs, _BASS_MAX_HZ, top))
+    power = tonal_power(power[in_band >= _CHROMA_FRAME_FLOOR * loudest], freqs)
+    bass = _without_fifth_partials(pitch_class_shares(power, freqs, CHROMA_MIN_HZ, BASS_MAX_HZ))
+    treble = _without_fifth_partials(pitch_class_shares(power, freqs, BASS_MAX_HZ, top))
     chroma = treble.mean(axis=0) + bass.mean(axis=0)
     if float(chroma.std()) <= 1e-12 * max(float(chroma.mean()), 1e-300):
         return None

@@ -16,6 +16,7 @@ import scipy.ndimage
 __all__ = [
     "autocorrelation",
     "band_envelopes",
+    "fold",
     "magnitudes",
     "onset_hop",
     "smooth",
@@ -112,6 +113,18 @@ def smooth(envelope: FloatArray, frame_rate: float, floor: bool = False) -> Floa
     else:
         level = scipy.ndimage.uniform_filter1d(envelope, size=size)
     return np.asarray(envelope - level, dtype=np.float64)
+
+
+def fold(envelope: FloatArray, period: float) -> tuple[FloatArray, FloatArray] | None:
+    """(phases, mean envelope at each phase): the envelope folded at ``period`` frames on a
+    half-frame phase grid, or None for fewer than two whole periods."""
+    count = int((envelope.size - 1) // period)
+    if count < 2:
+        return None
+    phases = np.arange(0.0, period, 0.5)
+    positions = phases[:, np.newaxis] + period * np.arange(count)[np.newaxis, :]
+    folded: FloatArray = np.interp(positions, np.arange(envelope.size), envelope).mean(axis=1)
+    return phases, folded
 
 
 def autocorrelation(envelope: FloatArray) -> FloatArray | None:

@@ -1,0 +1,100 @@
+"""Keys without drums: the chord changes decide between a tempo and its half.
+
+The pieces are synthetic (additive tones, 22.05 kHz): a chord struck on each bar line and held,
+a melody of chord tones and a bass line, one chord per 4/4 bar (C, Am, F, G).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from dgx_music.audio import tempo
+from dgx_music.audio.harmonic_rhythm import half_bar_change_ratio
+
+SR = 22050
+FloatArray = npt.NDArray[np.float64]
+_CHORDS = ([60, 64, 67], [57, 60, 64], [53, 57, 60], [55, 59, 62])
+
+
+def _tone(midi: int, seconds: float, decay: float) -> FloatArray:
+    """Three harmonics rolling off by 0.6 each, 10 ms attack, exponential decay."""
+    t = np.arange(round(seconds * SR)) / SR
+    freq = 440.0 * 2 ** ((midi - 69) / 12)
+    partials = sum(0.6**h * np.sin(2 * np.pi * freq * (h + 1) * t) for h in range(3))
+    return np.asarray(partials * np.minimum(1.0, t / 0.01) * np.exp(-t / decay))
+
+
+def _keys(bpm: float, seconds: float = 30.0, hats: bool = False) -> FloatArray:
+    """Held chord per bar, melody on every beat, bass on beats 1, 3 and 4; ``hats`` adds a
+    closed hi-hat (high-passed noise) on every 8th, i.e. a drummer."""
+    beat = 60.0 / bpm
+    out = np.zeros(round(seconds * SR))
+
+    def add(sound: FloatArray, at: float, gain: float) -> None:
+        start = round(at * SR)
+        stop = min(start + sound.size, out.size)
+        if start < out.size:
+            out[start:stop] += gain * sound[: stop - start]
+
+    for bar in range(int(seconds / (4 * beat)) + 1):
+        chord = _CHORDS[bar % 4]
+        start = bar * 4 * beat
+        for midi in chord:
+            add(_tone(midi, 4 * beat * 0.98, 1.5), start, 0.5)
+        for step in range(4):
+            add(_tone(chord[step % 3] + 12, beat * 0.9, 0.4), start + step * beat, 0.6)
+        for step in (0, 2, 3):
+            add(_tone(chord[0] - 24, beat * 0.9, 1.5), start + step * beat, 0.7)
+    if hats:
+        noise = np.random.default_rng(3).standard_normal(round(0.03 * SR))
+        hat = np.diff(noise, prepend=0.0) * np.exp(-np.arange(noise.size) / (0.01 * SR))
+        for index in range(int(seconds / (beat / 2))):
+            add(hat, index * beat / 2, 0.4)
+    return np.asarray(0.5 * out / np.abs(out).max())
+
+
+def test_one_chord_a_bar_changes_on_the_bar_line_only() -> None:
+    piece = _keys(120.0)
+    # Read at 120 the bar holds one chord; read at 60 the "bar" holds two, one change half-way.
+    assert half_bar_change_ratio(piece, SR, 120.0) < 0.2
+    assert half_bar_change_ratio(piece, SR, 60.0) > 0.5
+
+
+def test_too_short_for_two_bars_is_no_evidence() -> None:
+    assert half_bar_change_ratio(_keys(120.0, seconds=3.0), SR, 60.0) == 0.0
+
+
+@pytest.mark.parametrize("bpm", [120.0, 145.0])
+def test_keys_read_at_half_tempo_are_doubled_by_the_chord_changes(
+    bpm: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    piece = _keys(bpm)
+    found = tempo.tempo_and_confidence(piece, SR)
+    assert found is not None and found[0] == pytest.approx(bpm, rel=0.04)
+    # Without the chord-change rule the onsets alone give half the tempo: the chord struck
+    # once a bar outweighs the melody's beats.
+    monkeypatch.setattr(tempo, "_HALF_BAR_CHANGES", float("inf"))
+    without = tempo.tempo_and_confidence(piece, SR)
+    assert without is not None and without[0] == pytest.approx(bpm / 2.0, rel=0.04)
+
+
+@pytest.mark.parametrize("bpm", [62.0, 70.0, 80.0])
+def test_slow_keys_with_one_chord_a_bar_stay_slow(bpm: float) -> None:
+    found = tempo.tempo_and_confidence(_keys(bpm), SR)
+    assert found is not None and found[0] == pytest.approx(bpm, rel=0.04)
+
+
+def test_the_chord_rule_is_only_asked_without_drums(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[float] = []
+
+    def recording(signal: FloatArray, rate: float, bpm: float) -> float:
+        asked.append(bpm)
+        return half_bar_change_ratio(signal, rate, bpm)
+
+    monkeypatch.setattr(tempo, "half_bar_change_ratio", recording)
+    tempo.tempo_and_confidence(_keys(120.0, hats=True), SR)
+    assert asked == []
+    tempo.tempo_and_confidence(_keys(120.0), SR)
+    assert asked and asked[0] == pytest.approx(60.0, rel=0.04)
