@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dgx_music.audio.chroma import BASS_MAX_HZ, CHROMA_MAX_HZ, CHROMA_MIN_HZ, pitch_class_shares
-from dgx_music.audio.onsets import fold, magnitudes
+from dgx_music.audio.onsets import half_way_ratio, magnitudes
 
 __all__ = ["half_bar_change_ratio"]
 
@@ -74,13 +74,4 @@ def half_bar_change_ratio(signal: FloatArray, rate: float, bpm: float) -> float:
     curve = chord_change_curve(signal, rate, beat_seconds)
     hop_seconds = 2 ** math.ceil(math.log2(_WINDOW_SECONDS * rate)) / 8 / rate
     bar = _BEATS_PER_BAR * beat_seconds / hop_seconds
-    found = fold(curve, bar)
-    if found is None:
-        return 0.0
-    phases, folded = found
-    strongest = int(np.argmax(folded))
-    peak = float(folded[strongest])
-    if peak <= 0.0:
-        return 0.0
-    middle = (phases[strongest] + bar / 2.0) % bar
-    return float(np.interp(middle, phases, folded, period=bar)) / peak
+    return half_way_ratio(curve, bar)

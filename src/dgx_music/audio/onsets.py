@@ -17,6 +17,7 @@ __all__ = [
     "autocorrelation",
     "band_envelopes",
     "fold",
+    "half_way_ratio",
     "magnitudes",
     "onset_hop",
     "smooth",
@@ -125,6 +126,29 @@ def fold(envelope: FloatArray, period: float) -> tuple[FloatArray, FloatArray] |
     positions = phases[:, np.newaxis] + period * np.arange(count)[np.newaxis, :]
     folded: FloatArray = np.interp(positions, np.arange(envelope.size), envelope).mean(axis=1)
     return phases, folded
+
+
+def half_way_ratio(envelope: FloatArray, period: float, above_floor: bool = False) -> float:
+    """How strong the points half-way between a pulse train's pulses are, relative to the
+    pulses: 1 means the half period is as much a pulse as the period, 0 nothing there.
+
+    The envelope is folded at ``period`` frames; the strongest phase is the pulse, the phase
+    half a period on is the half-way point. Negative means (the envelope has its running mean
+    or floor removed) count as 0. With ``above_floor`` both are measured from the fold's
+    quietest phase: a flat fold (flux at every phase, as a vibrato or tremolo keeps up) would
+    otherwise read as pulses everywhere, where it has a pulse nowhere.
+    """
+    found = fold(envelope, period)
+    if found is None:
+        return 0.0
+    phases, folded = found
+    best = int(np.argmax(folded))
+    on = float(folded[best])
+    if on <= 0.0:
+        return 0.0
+    off = float(np.interp((phases[best] + period / 2.0) % period, phases, folded, period=period))
+    floor = max(float(folded.min()), 0.0) if above_floor else 0.0
+    return max(off - floor, 0.0) / (on - floor) if on > floor else 0.0
 
 
 def autocorrelation(envelope: FloatArray) -> FloatArray | None:

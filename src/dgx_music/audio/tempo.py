@@ -52,7 +52,14 @@ import numpy as np
 import numpy.typing as npt
 
 from dgx_music.audio.harmonic_rhythm import half_bar_change_ratio
-from dgx_music.audio.onsets import autocorrelation, band_envelopes, fold, onset_hop, smooth
+from dgx_music.audio.onsets import (
+    autocorrelation,
+    band_envelopes,
+    fold,
+    half_way_ratio,
+    onset_hop,
+    smooth,
+)
 
 __all__ = ["estimate_tempo", "tempo_and_confidence"]
 
@@ -225,29 +232,6 @@ def _from_bars(autocorr: FloatArray, frame_rate: float) -> tuple[float, float] |
     return bpm, 0.5 * min(strength, 1.0)
 
 
-def _half_way_ratio(envelope: FloatArray, period: float, above_floor: bool = False) -> float:
-    """How strong the points half-way between a pulse train's pulses are, relative to the
-    pulses: 1 means the half period is as much a pulse as the period, 0 nothing there.
-
-    The envelope is folded at ``period`` frames; the strongest phase is the pulse, the phase
-    half a period on is the half-way point. Negative means (the envelope has its running mean
-    or floor removed) count as 0. With ``above_floor`` both are measured from the fold's
-    quietest phase: a flat fold (flux at every phase, as a vibrato or tremolo keeps up) would
-    otherwise read as pulses everywhere, where it has a pulse nowhere.
-    """
-    found = fold(envelope, period)
-    if found is None:
-        return 0.0
-    phases, folded = found
-    best = int(np.argmax(folded))
-    on = float(folded[best])
-    if on <= 0.0:
-        return 0.0
-    off = float(np.interp((phases[best] + period / 2.0) % period, phases, folded, period=period))
-    floor = max(float(folded.min()), 0.0) if above_floor else 0.0
-    return max(off - floor, 0.0) / (on - floor) if on > floor else 0.0
-
-
 def _snare_offset(kick: FloatArray, snare: FloatArray, period: float) -> float:
     """Phase distance (0-0.5 of ``period``) from the kick band's strongest phase to the snare
     band's: 0.5 puts the snare half-way between kicks (a backbeat folded at two beats), 0 on
@@ -306,7 +290,7 @@ def _metrical_level(
         ratio = _prior(period / 2.0, frame_rate, _DRUM_PRIOR_OCTAVES) / _prior(
             period, frame_rate, _DRUM_PRIOR_OCTAVES
         )
-        return _half_way_ratio(drums, period) * ratio
+        return half_way_ratio(drums, period) * ratio
 
     def backbeat(level: float) -> bool:
         """Whether the snare falls half-way between the kicks at ``level``."""
@@ -315,7 +299,7 @@ def _metrical_level(
     while can_halve() and (backbeat(period) or decide(drum_evidence(), _DRUM_SPLIT)):
         period /= 2.0
     while can_halve() and decide(
-        max(_half_way_ratio(band, period / 4.0, above_floor=True) for band in bands),
+        max(half_way_ratio(band, period / 4.0, above_floor=True) for band in bands),
         _FINE_SPLIT,
     ):
         period /= 2.0
@@ -323,7 +307,7 @@ def _metrical_level(
         can_halve()
         and _prior(period / 2.0, frame_rate) > _prior(period, frame_rate)
         and not backbeat(2.0 * period)
-        and decide(max(_half_way_ratio(band, period / 2.0) for band in bands), _SUBDIVISION_SPLIT)
+        and decide(max(half_way_ratio(band, period / 2.0) for band in bands), _SUBDIVISION_SPLIT)
     ):
         period /= 2.0
     return period, min(margins, default=1.0)
