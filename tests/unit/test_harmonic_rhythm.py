@@ -1,7 +1,8 @@
-"""Keys without drums: the chord changes decide between a tempo and its half.
+"""Keys without drums: the chord changes decide between a tempo and its half or double.
 
-The pieces are synthetic (additive tones, 22.05 kHz): a chord struck on each bar line and held,
-a melody of chord tones and a bass line, one chord per 4/4 bar (C, Am, F, G).
+The pieces are synthetic (additive tones, 22.05 kHz), one chord per 4/4 bar (C, Am, F, G):
+either a chord struck on each bar line and held under a melody of chord tones and a bass line,
+or an 8th-note arpeggio alone.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import numpy.typing as npt
 import pytest
 
 from dgx_music.audio import tempo
-from dgx_music.audio.harmonic_rhythm import half_bar_change_ratio
+from dgx_music.audio.harmonic_rhythm import mid_span_change_ratio
 
 SR = 22050
 FloatArray = npt.NDArray[np.float64]
@@ -55,15 +56,36 @@ def _keys(bpm: float, seconds: float = 30.0, hats: bool = False) -> FloatArray:
     return np.asarray(0.5 * out / np.abs(out).max())
 
 
+def _arpeggio(bpm: float, seconds: float = 30.0) -> FloatArray:
+    """Each bar's chord broken into 8th notes (root, third, fifth, octave and back down)."""
+    beat = 60.0 / bpm
+    out = np.zeros(round(seconds * SR))
+    for bar in range(int(seconds / (4 * beat)) + 1):
+        root, third, fifth = _CHORDS[bar % 4]
+        for step, midi in enumerate([root, third, fifth, root + 12, fifth, third, root, third]):
+            start = round((bar * 4 + step / 2) * beat * SR)
+            tone = _tone(midi, beat / 2, 0.5)[: max(0, out.size - start)]
+            out[start : start + tone.size] += 0.6 * tone
+    return np.asarray(0.5 * out / np.abs(out).max())
+
+
 def test_one_chord_a_bar_changes_on_the_bar_line_only() -> None:
     piece = _keys(120.0)
     # Read at 120 the bar holds one chord; read at 60 the "bar" holds two, one change half-way.
-    assert half_bar_change_ratio(piece, SR, 120.0) < 0.2
-    assert half_bar_change_ratio(piece, SR, 60.0) > 0.5
+    at_120 = mid_span_change_ratio(piece, SR, 120.0, bars=1)
+    at_60 = mid_span_change_ratio(piece, SR, 60.0, bars=1)
+    assert at_120 is not None and at_120 < 0.2
+    assert at_60 is not None and at_60 > 0.5
+    # Read at 240, two "bars" hold one chord: the second bar line brings no change.
+    at_240 = mid_span_change_ratio(piece, SR, 240.0, bars=2)
+    assert at_240 is not None and at_240 < 0.2
 
 
-def test_too_short_for_two_bars_is_no_evidence() -> None:
-    assert half_bar_change_ratio(_keys(120.0, seconds=3.0), SR, 60.0) == 0.0
+def test_no_evidence_without_two_whole_spans_or_without_chord_changes() -> None:
+    assert mid_span_change_ratio(_keys(120.0, seconds=3.0), SR, 60.0, bars=1) is None
+    t = np.arange(10 * SR) / SR
+    drone = np.sin(2 * np.pi * 220.0 * t) * (1.0 + 0.5 * np.sin(2 * np.pi * 2.0 * t))
+    assert mid_span_change_ratio(drone, SR, 120.0, bars=1) is None
 
 
 @pytest.mark.parametrize("bpm", [120.0, 145.0])
@@ -75,9 +97,23 @@ def test_keys_read_at_half_tempo_are_doubled_by_the_chord_changes(
     assert found is not None and found[0] == pytest.approx(bpm, rel=0.04)
     # Without the chord-change rule the onsets alone give half the tempo: the chord struck
     # once a bar outweighs the melody's beats.
-    monkeypatch.setattr(tempo, "_HALF_BAR_CHANGES", float("inf"))
+    monkeypatch.setattr(tempo, "_level_from_chords", lambda signal, rate, level, fr: level)
     without = tempo.tempo_and_confidence(piece, SR)
     assert without is not None and without[0] == pytest.approx(bpm / 2.0, rel=0.04)
+
+
+@pytest.mark.parametrize("bpm", [88.0, 96.0])
+def test_an_arpeggio_read_at_double_tempo_is_halved_by_the_chord_changes(
+    bpm: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    piece = _arpeggio(bpm)
+    found = tempo.tempo_and_confidence(piece, SR)
+    assert found is not None and found[0] == pytest.approx(bpm, rel=0.04)
+    # The onsets alone hear the 8ths as beats; at 176-192 BPM the chords then change on every
+    # other bar line, and the prior prefers the slower reading too.
+    monkeypatch.setattr(tempo, "_level_from_chords", lambda signal, rate, level, fr: level)
+    without = tempo.tempo_and_confidence(piece, SR)
+    assert without is not None and without[0] == pytest.approx(2.0 * bpm, rel=0.04)
 
 
 @pytest.mark.parametrize("bpm", [62.0, 70.0, 80.0])
@@ -89,11 +125,11 @@ def test_slow_keys_with_one_chord_a_bar_stay_slow(bpm: float) -> None:
 def test_the_chord_rule_is_only_asked_without_drums(monkeypatch: pytest.MonkeyPatch) -> None:
     asked: list[float] = []
 
-    def recording(signal: FloatArray, rate: float, bpm: float) -> float:
+    def recording(signal: FloatArray, rate: float, bpm: float, bars: int) -> float | None:
         asked.append(bpm)
-        return half_bar_change_ratio(signal, rate, bpm)
+        return mid_span_change_ratio(signal, rate, bpm, bars)
 
-    monkeypatch.setattr(tempo, "half_bar_change_ratio", recording)
+    monkeypatch.setattr(tempo, "mid_span_change_ratio", recording)
     tempo.tempo_and_confidence(_keys(120.0, hats=True), SR)
     assert asked == []
     tempo.tempo_and_confidence(_keys(120.0), SR)

@@ -6,7 +6,10 @@ every beat. A listener also hears the harmony, and chords change on the bar line
 once a bar, sometimes once every two, hardly ever every other beat through a whole piece (Goto
 and Muraoka's beat tracker for music without drums rests on the same fact). So if, read at a
 tempo, the chords change half-way through every bar as regularly as on its bar lines, that
-tempo is half the music's, and a 4/4 bar of the doubled tempo has one change per bar.
+tempo is likely half the music's, and a 4/4 bar of the doubled tempo has one change per bar;
+if they change on only every other bar line, it is likely twice the music's. Which of "one
+chord a bar" and "one chord every two bars" a piece has, the chords alone cannot say, so
+``tempo`` lets this evidence decide only where the tempo prior agrees with it.
 
 The chord-change curve is the cosine distance between the pitch-class content of the beat
 before and the beat after each frame (``chroma``'s pitch-class shares of the power spectrum),
@@ -22,23 +25,28 @@ import numpy as np
 import numpy.typing as npt
 
 from dgx_music.audio.chroma import BASS_MAX_HZ, CHROMA_MAX_HZ, CHROMA_MIN_HZ, pitch_class_shares
-from dgx_music.audio.onsets import half_way_ratio, magnitudes
+from dgx_music.audio.onsets import fold, half_way_ratio, magnitudes
 
-__all__ = ["half_bar_change_ratio"]
+__all__ = ["chord_change_curve", "mid_span_change_ratio"]
 
 FloatArray = npt.NDArray[np.float64]
 
 _WINDOW_SECONDS = 0.37
 """FFT length in seconds (8192 samples at 22.05 kHz: 2.7 Hz bins, finer than a semitone from
 about 50 Hz up); the hop is an eighth of it, 46 ms, ample for changes a beat or more apart."""
+_MIN_CHANGE = 0.05
+"""Least mean chord change (cosine distance between the chroma either side) at the span's
+strongest point for the chords to count as changing at all: keys-only pieces of the
+independent set peaked at 0.11-0.79; a drone's curve is rounding noise (1e-8), whose ratios are
+noise too."""
 _BEATS_PER_BAR = 4
 """4/4, by far the commonest metre; a 3/4 bar has no half-way point to test."""
 
 
-def chord_change_curve(signal: FloatArray, rate: float, beat_seconds: float) -> FloatArray:
-    """Per frame (hop ``_WINDOW_SECONDS / 8``), how far the pitch-class content of the beat
-    after the frame is from the beat before it: 0 for the same chord, up to 1; the median is
-    taken off so the melody's steady churn reads as no change."""
+def chord_change_curve(signal: FloatArray, rate: float, window_seconds: float) -> FloatArray:
+    """Per frame (hop ``_WINDOW_SECONDS / 8``), how far the pitch-class content of the
+    ``window_seconds`` after the frame is from those before it: 0 for the same chord, up to 1;
+    the median is taken off so the melody's steady churn reads as no change."""
     fft = 2 ** math.ceil(math.log2(_WINDOW_SECONDS * rate))
     hop = fft // 8
     power = np.square(magnitudes(signal, fft, hop))
@@ -48,7 +56,7 @@ def chord_change_curve(signal: FloatArray, rate: float, beat_seconds: float) -> 
         power, freqs, BASS_MAX_HZ, top
     )
     frames = chroma.shape[0]
-    width = max(1, round(beat_seconds * rate / hop))
+    width = max(1, round(window_seconds * rate / hop))
     curve = np.zeros(frames)
     if frames < 2 * width + 1:
         return curve
@@ -62,16 +70,22 @@ def chord_change_curve(signal: FloatArray, rate: float, beat_seconds: float) -> 
     return np.asarray(np.maximum(curve - np.median(curve), 0.0), dtype=np.float64)
 
 
-def half_bar_change_ratio(signal: FloatArray, rate: float, bpm: float) -> float:
-    """How strongly the chords change half-way through the 4/4 bars of ``bpm``, relative to
-    where in the bar they change most (0-1; 0 without two whole bars or without changes).
+def mid_span_change_ratio(signal: FloatArray, rate: float, bpm: float, bars: int) -> float | None:
+    """How strongly the chords change half-way through each span of ``bars`` 4/4 bars of
+    ``bpm``, relative to where in the span they change most (0-1), or None where that says
+    nothing: fewer than two whole spans, or no clear chord changes (``_MIN_CHANGE``).
 
-    Near 1: at this tempo the chords change twice a bar, on the bar line and half-way, so the
-    music's bar is half as long and its tempo likely twice ``bpm``. Low: one change a bar or
-    fewer, consistent with ``bpm``.
+    ``bars=1``: near 1 when the chords change twice a bar (on the bar line and half-way), so
+    the music's bar is likely half as long. ``bars=2``: low when they change on only every
+    other bar line, so the music's bar is likely twice as long. The chords compared are a
+    quarter of the span either side of each point (a beat; two beats for two bars): a chord
+    spread over an arpeggio needs that long to be heard whole.
     """
     beat_seconds = 60.0 / bpm
-    curve = chord_change_curve(signal, rate, beat_seconds)
+    curve = chord_change_curve(signal, rate, bars * beat_seconds)
     hop_seconds = 2 ** math.ceil(math.log2(_WINDOW_SECONDS * rate)) / 8 / rate
-    bar = _BEATS_PER_BAR * beat_seconds / hop_seconds
-    return half_way_ratio(curve, bar)
+    span = bars * _BEATS_PER_BAR * beat_seconds / hop_seconds
+    folded = fold(curve, span)
+    if folded is None or float(folded[1].max()) < _MIN_CHANGE:
+        return None
+    return half_way_ratio(curve, span)

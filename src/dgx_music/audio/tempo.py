@@ -33,8 +33,9 @@ autocorrelation peaks -- so the metrical level is chosen from evidence in the si
 * Without drums (next to no flux over 5 kHz) the rules above see only note onsets, and a chord
   struck once a bar outweighs the melody's beats. There the chords decide
   (``harmonic_rhythm``): if, at the chosen tempo, they change half-way through every bar as
-  well as on its bar lines, the tempo is doubled -- only where the prior prefers the faster
-  reading, so a ballad at 65 with two chords a bar stays at 65 unless it also sounds like 130.
+  well as on its bar lines, the tempo is doubled; if only on every other bar line, halved --
+  each only where the prior prefers that reading too, since a piece may have one chord a bar
+  or one every two: the chords alone do not settle it.
 
 Where this goes wrong it is mostly a groove played far from its usual tempo (four-on-the-floor
 at 65 BPM reads as 130, a kick on 1 and 3 under a quarter-note shaker at 150 as 75), a slow
@@ -51,7 +52,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from dgx_music.audio.harmonic_rhythm import half_bar_change_ratio
+from dgx_music.audio.harmonic_rhythm import mid_span_change_ratio
 from dgx_music.audio.onsets import (
     autocorrelation,
     band_envelopes,
@@ -114,11 +115,11 @@ _CYMBAL_SHARE = 0.7
 mean: no drum kit plays (hats, rides and snares put flux up there; keys, strings and voices put
 little). On the independent set every drummed piece was at 0.70 or more, keys-only pieces at
 0.06-0.85 (median 0.43); a drumless piece above it is only left to the drum rules, as before."""
-_HALF_BAR_CHANGES = 0.5
-"""``harmonic_rhythm.half_bar_change_ratio`` at or above which the chords change half-way
-through the bars as well as on the bar lines: the tempo doubles (keys-only music, only where
-the prior prefers the faster reading). On the independent set the slow readings it corrected
-scored 0.54-0.93, the slow readings that were right 0-0.46."""
+_MID_SPAN_CHANGES = 0.5
+"""``harmonic_rhythm.mid_span_change_ratio`` at or above which the chords change half-way
+through a span as well as at its start (keys-only music; see ``_level_from_chords``). On the
+independent set the slow readings it doubled scored 0.54-0.93 at one bar, the slow readings
+that were right 0-0.46; the fast ones it halved (over 170 BPM) 0.07-0.24 at two bars."""
 _LEVEL_MIN_REPEAT = 0.0
 """Onset autocorrelation a level needs to count as a period of the music (see _metrical_level)."""
 _TEMPO_PRIOR_BPM = 120.0
@@ -313,6 +314,28 @@ def _metrical_level(
     return period, min(margins, default=1.0)
 
 
+def _level_from_chords(signal: FloatArray, rate: float, level: float, frame_rate: float) -> float:
+    """``level`` (frames) halved or doubled where the chord changes and the prior agree
+    (``harmonic_rhythm``; for music without drums): halved where the prior prefers the faster
+    reading and the chords change half-way through every bar, doubled where it prefers the
+    slower one and they change on only every other bar line."""
+    bpm = 60.0 * frame_rate / level
+    faster, slower = level / 2.0, level * 2.0
+    if faster >= 60.0 * frame_rate / _TEMPO_MAX_BPM and _prior(faster, frame_rate) > _prior(
+        level, frame_rate
+    ):
+        twice_a_bar = mid_span_change_ratio(signal, rate, bpm, bars=1)
+        if twice_a_bar is not None and twice_a_bar >= _MID_SPAN_CHANGES:
+            return faster
+    elif slower <= 60.0 * frame_rate / _TEMPO_MIN_BPM and _prior(slower, frame_rate) > _prior(
+        level, frame_rate
+    ):
+        every_bar = mid_span_change_ratio(signal, rate, bpm, bars=2)
+        if every_bar is not None and every_bar < _MID_SPAN_CHANGES:
+            return slower
+    return level
+
+
 def _prior(period: float, frame_rate: float, spread: float = _TEMPO_PRIOR_OCTAVES) -> float:
     """Log-normal tempo prior (unnormalised) of a period in frames, ``spread`` octaves wide."""
     octaves = math.log2(60.0 * frame_rate / period / _TEMPO_PRIOR_BPM)
@@ -358,13 +381,8 @@ def tempo_and_confidence(signal: FloatArray, rate: float) -> tuple[float, float]
     if chosen is None:
         return None
     level, certainty = chosen
-    if (
-        float(cymbals.mean()) < _CYMBAL_SHARE * float(onsets.mean())
-        and level / 2.0 >= 60.0 * frame_rate / _TEMPO_MAX_BPM
-        and _prior(level / 2.0, frame_rate) > _prior(level, frame_rate)
-        and half_bar_change_ratio(signal, rate, 60.0 * frame_rate / level) >= _HALF_BAR_CHANGES
-    ):
-        level /= 2.0
+    if float(cymbals.mean()) < _CYMBAL_SHARE * float(onsets.mean()):
+        level = _level_from_chords(signal, rate, level, frame_rate)
     if round(level) + 2 < autocorr.size:
         level = _refine_period(autocorr, level)
     bpm = 60.0 * frame_rate / level
