@@ -97,7 +97,7 @@ def test_keys_read_at_half_tempo_are_doubled_by_the_chord_changes(
     assert found is not None and found[0] == pytest.approx(bpm, rel=0.04)
     # Without the chord-change rule the onsets alone give half the tempo: the chord struck
     # once a bar outweighs the melody's beats.
-    monkeypatch.setattr(tempo, "_level_from_chords", lambda signal, rate, level, fr: level)
+    monkeypatch.setattr(tempo, "_level_from_chords", lambda signal, rate, level, fr: (level, 1.0))
     without = tempo.tempo_and_confidence(piece, SR)
     assert without is not None and without[0] == pytest.approx(bpm / 2.0, rel=0.04)
 
@@ -111,7 +111,7 @@ def test_an_arpeggio_read_at_double_tempo_is_halved_by_the_chord_changes(
     assert found is not None and found[0] == pytest.approx(bpm, rel=0.04)
     # The onsets alone hear the 8ths as beats; at 176-192 BPM the chords then change on every
     # other bar line, and the prior prefers the slower reading too.
-    monkeypatch.setattr(tempo, "_level_from_chords", lambda signal, rate, level, fr: level)
+    monkeypatch.setattr(tempo, "_level_from_chords", lambda signal, rate, level, fr: (level, 1.0))
     without = tempo.tempo_and_confidence(piece, SR)
     assert without is not None and without[0] == pytest.approx(2.0 * bpm, rel=0.04)
 
@@ -134,3 +134,19 @@ def test_the_chord_rule_is_only_asked_without_drums(monkeypatch: pytest.MonkeyPa
     assert asked == []
     tempo.tempo_and_confidence(_keys(120.0), SR)
     assert asked and asked[0] == pytest.approx(60.0, rel=0.04)
+
+
+def test_a_close_call_on_the_chords_lowers_the_tempo_confidence(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    piece = _keys(120.0)
+
+    def confidence_with(ratio: float) -> float:
+        monkeypatch.setattr(tempo, "mid_span_change_ratio", lambda *args, **kwargs: ratio)
+        found = tempo.tempo_and_confidence(piece, SR)
+        assert found is not None and found[0] == pytest.approx(120.0, rel=0.04)
+        return found[1]
+
+    # Both double the 60 BPM reading; one only just, and says so (a clear call leaves the
+    # confidence to the onset rules' own margins).
+    assert confidence_with(0.52) < confidence_with(0.95) == confidence_with(1.0)

@@ -314,26 +314,32 @@ def _metrical_level(
     return period, min(margins, default=1.0)
 
 
-def _level_from_chords(signal: FloatArray, rate: float, level: float, frame_rate: float) -> float:
+def _level_from_chords(
+    signal: FloatArray, rate: float, level: float, frame_rate: float
+) -> tuple[float, float]:
     """``level`` (frames) halved or doubled where the chord changes and the prior agree
     (``harmonic_rhythm``; for music without drums): halved where the prior prefers the faster
     reading and the chords change half-way through every bar, doubled where it prefers the
-    slower one and they change on only every other bar line."""
+    slower one and they change on only every other bar line. Also how clear-cut the chords'
+    say was (0-1, the ratio's distance from ``_MID_SPAN_CHANGES``; 1 where they were not asked
+    or gave no evidence), which the confidence takes like the drum rules' margins."""
     bpm = 60.0 * frame_rate / level
     faster, slower = level / 2.0, level * 2.0
     if faster >= 60.0 * frame_rate / _TEMPO_MAX_BPM and _prior(faster, frame_rate) > _prior(
         level, frame_rate
     ):
         twice_a_bar = mid_span_change_ratio(signal, rate, bpm, bars=1)
-        if twice_a_bar is not None and twice_a_bar >= _MID_SPAN_CHANGES:
-            return faster
+        if twice_a_bar is not None:
+            margin = min(1.0, abs(twice_a_bar - _MID_SPAN_CHANGES) / _MID_SPAN_CHANGES)
+            return (faster if twice_a_bar >= _MID_SPAN_CHANGES else level), margin
     elif slower <= 60.0 * frame_rate / _TEMPO_MIN_BPM and _prior(slower, frame_rate) > _prior(
         level, frame_rate
     ):
         every_bar = mid_span_change_ratio(signal, rate, bpm, bars=2)
-        if every_bar is not None and every_bar < _MID_SPAN_CHANGES:
-            return slower
-    return level
+        if every_bar is not None:
+            margin = min(1.0, abs(every_bar - _MID_SPAN_CHANGES) / _MID_SPAN_CHANGES)
+            return (slower if every_bar < _MID_SPAN_CHANGES else level), margin
+    return level, 1.0
 
 
 def _prior(period: float, frame_rate: float, spread: float = _TEMPO_PRIOR_OCTAVES) -> float:
@@ -382,7 +388,8 @@ def tempo_and_confidence(signal: FloatArray, rate: float) -> tuple[float, float]
         return None
     level, certainty = chosen
     if float(cymbals.mean()) < _CYMBAL_SHARE * float(onsets.mean()):
-        level = _level_from_chords(signal, rate, level, frame_rate)
+        level, chord_certainty = _level_from_chords(signal, rate, level, frame_rate)
+        certainty = min(certainty, chord_certainty)
     if round(level) + 2 < autocorr.size:
         level = _refine_period(autocorr, level)
     bpm = 60.0 * frame_rate / level
