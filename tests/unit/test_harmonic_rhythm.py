@@ -7,6 +7,8 @@ or an 8th-note arpeggio alone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -88,32 +90,30 @@ def test_no_evidence_without_two_whole_spans_or_without_chord_changes() -> None:
     assert mid_span_change_ratio(drone, SR, 120.0, bars=1) is None
 
 
-@pytest.mark.parametrize("bpm", [120.0, 145.0])
-def test_keys_read_at_half_tempo_are_doubled_by_the_chord_changes(
-    bpm: float, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("build", "bpm", "onsets_alone"),
+    [
+        # The chord struck once a bar outweighs the melody's beats: half the tempo...
+        (_keys, 120.0, 0.5),
+        (_keys, 145.0, 0.5),
+        # ...the arpeggio's 8ths sound like beats: double, where the chords then change on
+        # every other bar line and the prior prefers the slower reading too.
+        (_arpeggio, 88.0, 2.0),
+        (_arpeggio, 96.0, 2.0),
+    ],
+)
+def test_the_chord_changes_correct_the_octave_the_onsets_alone_get_wrong(
+    build: Callable[[float], FloatArray],
+    bpm: float,
+    onsets_alone: float,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    piece = _keys(bpm)
+    piece = build(bpm)
     found = tempo.tempo_and_confidence(piece, SR)
     assert found is not None and found[0] == pytest.approx(bpm, rel=0.04)
-    # Without the chord-change rule the onsets alone give half the tempo: the chord struck
-    # once a bar outweighs the melody's beats.
     monkeypatch.setattr(tempo, "_level_from_chords", lambda signal, rate, level, fr: (level, 1.0))
     without = tempo.tempo_and_confidence(piece, SR)
-    assert without is not None and without[0] == pytest.approx(bpm / 2.0, rel=0.04)
-
-
-@pytest.mark.parametrize("bpm", [88.0, 96.0])
-def test_an_arpeggio_read_at_double_tempo_is_halved_by_the_chord_changes(
-    bpm: float, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    piece = _arpeggio(bpm)
-    found = tempo.tempo_and_confidence(piece, SR)
-    assert found is not None and found[0] == pytest.approx(bpm, rel=0.04)
-    # The onsets alone hear the 8ths as beats; at 176-192 BPM the chords then change on every
-    # other bar line, and the prior prefers the slower reading too.
-    monkeypatch.setattr(tempo, "_level_from_chords", lambda signal, rate, level, fr: (level, 1.0))
-    without = tempo.tempo_and_confidence(piece, SR)
-    assert without is not None and without[0] == pytest.approx(2.0 * bpm, rel=0.04)
+    assert without is not None and without[0] == pytest.approx(onsets_alone * bpm, rel=0.04)
 
 
 @pytest.mark.parametrize("bpm", [62.0, 70.0, 80.0])
