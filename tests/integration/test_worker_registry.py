@@ -9,10 +9,9 @@ from sqlalchemy import update
 
 from dgx_music.storage.job_rows import utcnow
 from dgx_music.storage.workers import WorkerRegistry, workers
-from dgx_music.worker import WorkerThreads
 from tests.support.api import (
     api_client,
-    first_live_workers,
+    assert_idle_worker_listed_until_it_stops,
     live_workers,
     workers_seen_while_running,
 )
@@ -20,16 +19,7 @@ from tests.support.api import (
 
 def test_an_idle_worker_is_listed_until_it_stops() -> None:
     with api_client() as (client, service):
-        assert live_workers(client) == []
-        threads = WorkerThreads(service, 1)
-        threads.start()
-        try:
-            live = first_live_workers(client)
-            assert [w["name"] for w in live] == [threads.workers[0].name]
-            assert live[0]["jobs"] == [] and live[0]["started_at"] and live[0]["heartbeat_at"]
-        finally:
-            threads.stop(5.0)
-        assert live_workers(client) == []
+        assert_idle_worker_listed_until_it_stops(client, service)
 
 
 def test_a_worker_that_went_silent_is_not_listed() -> None:

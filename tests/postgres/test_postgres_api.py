@@ -11,13 +11,11 @@ import pytest
 from dgx_music.storage.database import Database
 from dgx_music.storage.job_rows import utcnow
 from dgx_music.storage.workers import WorkerRegistry
-from dgx_music.worker import WorkerThreads
 from tests.support.access import GENERATE, FakeClock, app_client
 from tests.support.api import (
     api_client,
+    assert_idle_worker_listed_until_it_stops,
     assert_problem,
-    first_live_workers,
-    live_workers,
     run_queue,
     workers_seen_while_running,
 )
@@ -63,16 +61,7 @@ def test_a_job_from_post_to_deleted_track(on_postgres: str) -> None:
 
 def test_health_lists_idle_and_busy_workers_from_the_registry(on_postgres: str) -> None:
     with api_client() as (client, service):
-        assert live_workers(client) == []
-        threads = WorkerThreads(service, 1)
-        threads.start()
-        try:
-            live = first_live_workers(client)
-            assert [w["name"] for w in live] == [threads.workers[0].name]
-            assert live[0]["jobs"] == [] and live[0]["started_at"]
-        finally:
-            threads.stop(5.0)
-        assert live_workers(client) == []  # it left when it stopped
+        assert_idle_worker_listed_until_it_stops(client, service)
 
         job_id = client.post("/api/v1/generate", json=GENERATE).json()["id"]
         seen = workers_seen_while_running(client, service, "box:7:busy")

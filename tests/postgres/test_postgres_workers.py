@@ -16,18 +16,13 @@ from tests.support.cli import run_cli
 from tests.support.processes import (
     WorkerProcesses,
     drain_exactly_once,
+    fast_leases_with_engine_log,
     library_files,
     open_store,
     wait_for,
 )
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-
-FAST_LEASE = {
-    "DGX_MUSIC_LEASE_SECONDS": "2",
-    "DGX_MUSIC_HEARTBEAT_SECONDS": "0.4",
-    "DGX_MUSIC_POLL_INTERVAL": "0.1",
-}
 
 
 @pytest.fixture
@@ -54,9 +49,7 @@ def test_a_killed_workers_job_is_finished_once_elsewhere(
     monkeypatch: pytest.MonkeyPatch,
     workers: WorkerProcesses,
 ) -> None:
-    log = tmp_path / "engine.log"
-    for name, value in {**FAST_LEASE, "DGX_TEST_ENGINE_LOG": str(log)}.items():
-        monkeypatch.setenv(name, value)
+    log = fast_leases_with_engine_log(tmp_path, monkeypatch)
     queued = run_cli(
         "generate", "crash test groove", "--engine", "tone", "--duration", "1", "--no-wait",
         "--json",

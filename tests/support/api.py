@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from dgx_music.api import create_app
 from dgx_music.config import load_settings
 from dgx_music.service import GenerationService
-from dgx_music.worker import Worker
+from dgx_music.worker import Worker, WorkerThreads
 
 PROBLEM = "application/problem+json"
 
@@ -96,3 +96,20 @@ def first_live_workers(client: TestClient, timeout: float = 10.0) -> list[dict[s
     while not (live := live_workers(client)) and time.monotonic() < deadline:
         time.sleep(0.05)
     return live
+
+
+def assert_idle_worker_listed_until_it_stops(
+    client: TestClient, service: GenerationService
+) -> None:
+    """One idle worker thread: ``/health`` lists it (no jobs, its start and heartbeat times)
+    while it runs and drops it once it stops -- on whichever database ``service`` uses."""
+    assert live_workers(client) == []
+    threads = WorkerThreads(service, 1)
+    threads.start()
+    try:
+        live = first_live_workers(client)
+        assert [w["name"] for w in live] == [threads.workers[0].name]
+        assert live[0]["jobs"] == [] and live[0]["started_at"] and live[0]["heartbeat_at"]
+    finally:
+        threads.stop(5.0)
+    assert live_workers(client) == []

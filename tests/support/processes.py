@@ -48,6 +48,23 @@ class WorkerProcesses:
             process.wait(10)
 
 
+FAST_LEASE = {
+    "DGX_MUSIC_LEASE_SECONDS": "2",
+    "DGX_MUSIC_HEARTBEAT_SECONDS": "0.4",
+    "DGX_MUSIC_POLL_INTERVAL": "0.1",
+}
+"""Leases short enough that a killed worker's job is taken over within seconds."""
+
+
+def fast_leases_with_engine_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Set ``FAST_LEASE`` and point the tone engine's call log (which the crash tests read to
+    see which process rendered what) at a file in ``tmp_path``; returns that file."""
+    log = tmp_path / "engine.log"
+    for name, value in {**FAST_LEASE, "DGX_TEST_ENGINE_LOG": str(log)}.items():
+        monkeypatch.setenv(name, value)
+    return log
+
+
 def drain_exactly_once(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
