@@ -53,6 +53,13 @@ import numpy as np
 import numpy.typing as npt
 
 from dgx_music.audio.harmonic_rhythm import mid_span_change_ratio
+from dgx_music.audio.onset_periods import (
+    TEMPO_MAX_BPM,
+    TEMPO_MIN_BPM,
+    from_bars,
+    grid_period,
+    refine_period,
+)
 from dgx_music.audio.onsets import (
     autocorrelation,
     band_envelopes,
@@ -70,19 +77,6 @@ _SILENCE_RMS = 10.0 ** (-70.0 / 20.0)
 """Mono RMS under -70 dBFS (the BS.1770 absolute gate) counts as silence: no tempo."""
 _MIN_TEMPO_SECONDS = 3.0
 """Fewer than ~6 beats at 120 BPM give an autocorrelation too short to trust."""
-_TEMPO_MIN_BPM = 50.0
-_TEMPO_MAX_BPM = 200.0
-_GRID_MIN_SECONDS = 0.14
-_GRID_MAX_SECONDS = 1.25
-"""The onset grid is looked for from an 8th at ~214 BPM (a 16th at ~107) to a half note at ~96
-BPM: finer lags are under six frames and poorly resolved, coarser ones are bars."""
-_BAR_MAX_SECONDS = 5.0
-"""A 4/4 bar at 48 BPM: the longest period taken as a bar when no beat-rate pulse exists."""
-_GRID_PEAK_SHARE = 0.35
-"""An autocorrelation peak this fraction of the strongest counts as a grid the music keeps."""
-_TEMPO_MIN_STRENGTH = 0.2
-"""The strongest grid peak needs at least this normalised autocorrelation; below it there is no
-steady pulse (drones, noise, free time) and any tempo would be a guess."""
 _MIN_ONSET = 0.02
 """Largest onset strength (mean log-magnitude increase, nats) below which nothing starts. A
 steady chord still shows flux: neighbouring partials beat inside the STFT's main lobes, and the
@@ -130,109 +124,6 @@ two-or-four-subdivisions tie, never more. 115 and 120 score alike on the indepen
 120 gets 3 more of the project's own 208 renders right."""
 
 
-def _parabolic_peak(values: FloatArray, index: int) -> float:
-    """Sub-sample position of the peak at ``index`` from a parabola through its neighbours."""
-    if index <= 0 or index >= values.size - 1:
-        return float(index)
-    left, centre, right = values[index - 1], values[index], values[index + 1]
-    curvature = left - 2.0 * centre + right
-    if curvature >= 0.0:
-        return float(index)
-    return index + 0.5 * float(left - right) / float(curvature)
-
-
-def _refine_period(autocorr: FloatArray, period: float) -> float:
-    """Refine a lag (frames) using the autocorrelation peaks at its integer multiples.
-
-    Each multiple ``k * period`` is located to sub-frame precision; a least-squares line
-    through the origin over all of them divides the error of one peak by about ``k``, which
-    turns +-0.3 frame (about +-1.5 % at 120 BPM) into a small fraction of a percent.
-    """
-    positions: list[float] = [period]
-    multiples: list[int] = [1]
-    for k in range(2, 9):
-        guess = round(k * period)
-        if guess + 2 >= autocorr.size:
-            break
-        lo = guess - 1
-        index = lo + int(np.argmax(autocorr[lo : guess + 2]))
-        value = autocorr[index]
-        if value <= 0.0 or value < autocorr[index - 1] or value < autocorr[index + 1]:
-            break  # no peak where the period predicts one (tempo drift): stop extrapolating
-        positions.append(_parabolic_peak(autocorr, index))
-        multiples.append(k)
-    k_arr = np.asarray(multiples, dtype=np.float64)
-    return float(np.dot(k_arr, positions) / np.dot(k_arr, k_arr))
-
-
-def _grid_period(autocorr: FloatArray, frame_rate: float) -> float | None:
-    """The finest steady period (frames) of the onsets, 0.14-1.25 s, or None without a pulse.
-
-    Straight music subdivides its beat by powers of two, so the shortest lag whose
-    autocorrelation peak is a sizeable fraction of the strongest one (an 8th- or quarter-note
-    grid) is a power-of-two fraction or multiple of the beat. Starting from the strongest peak
-    instead lands, about one time in six, on a dotted period (three 8ths) that no power of two
-    maps back to the beat.
-
-    Where one period dominates (the finest sizeable peak is under half its height), the finest
-    must divide it a whole number of times (an 8th under a dotted quarter: three; under a half
-    note: four). One that does not (4/3 or 3/2 of it) is a cross-rhythm -- a melody's dotted
-    figure over chords held for two beats -- and the finest peak that does divide it is taken
-    instead, or the dominant period itself. Where many peaks stand about equally high (a steady
-    8th or 16th grid), the finest is kept as it is.
-    """
-    lo = max(2, math.floor(_GRID_MIN_SECONDS * frame_rate))
-    hi = min(autocorr.size - 2, math.ceil(_GRID_MAX_SECONDS * frame_rate))
-    lags = np.arange(lo, hi + 1)
-    if lags.size == 0:
-        return None
-    here = autocorr[lags]
-    peaks = lags[(here >= autocorr[lags - 1]) & (here > autocorr[lags + 1])]
-    if peaks.size == 0 or float(autocorr[peaks].max()) < _TEMPO_MIN_STRENGTH:
-        return None
-    strongest = int(peaks[np.argmax(autocorr[peaks])])
-    finest = int(peaks[autocorr[peaks] >= _GRID_PEAK_SHARE * float(autocorr[strongest])][0])
-    if autocorr[finest] < 0.5 * autocorr[strongest] and not _divides(finest, strongest):
-        dividing = [int(lag) for lag in peaks if autocorr[lag] > 0.0 and _divides(lag, strongest)]
-        finest = dividing[0] if dividing else strongest
-    return _refine_period(autocorr, _parabolic_peak(autocorr, finest))
-
-
-def _divides(lag: float, period: float) -> bool:
-    """Whether ``period`` is a whole number of ``lag`` (within 5 % of one lag)."""
-    ratio = period / lag
-    return abs(ratio - round(ratio)) <= 0.05
-
-
-def _from_bars(autocorr: FloatArray, frame_rate: float) -> tuple[float, float] | None:
-    """(BPM, confidence) from the bar alone, for music whose only steady pulse is slower than a
-    beat -- a chord held for each bar, a pad swelling once a bar -- or None without one.
-
-    The strongest autocorrelation peak between 1.25 and 5 s is taken as a 4/4 bar, the most
-    common metre by far, so the beat is a quarter of it (halved or doubled into 50-200 BPM).
-    The confidence is that peak's height, halved: the metre is an assumption, not a finding.
-    """
-    lo = math.ceil(_GRID_MAX_SECONDS * frame_rate)
-    hi = min(autocorr.size - 2, math.floor(_BAR_MAX_SECONDS * frame_rate))
-    if hi <= lo:
-        return None
-    lags = np.arange(lo, hi + 1)
-    here = autocorr[lags]
-    peaks = lags[(here >= autocorr[lags - 1]) & (here > autocorr[lags + 1])]
-    if peaks.size == 0:
-        return None
-    best = int(peaks[np.argmax(autocorr[peaks])])
-    strength = float(autocorr[best])
-    if strength < _TEMPO_MIN_STRENGTH:
-        return None
-    bpm = 4.0 * 60.0 * frame_rate / _refine_period(autocorr, _parabolic_peak(autocorr, best))
-    while bpm < _TEMPO_MIN_BPM:
-        bpm *= 2.0
-    while bpm > _TEMPO_MAX_BPM:
-        bpm /= 2.0
-    return bpm, 0.5 * min(strength, 1.0)
-
-
 def _snare_offset(kick: FloatArray, snare: FloatArray, period: float) -> float:
     """Phase distance (0-0.5 of ``period``) from the kick band's strongest phase to the snare
     band's: 0.5 puts the snare half-way between kicks (a backbeat folded at two beats), 0 on
@@ -260,8 +151,8 @@ def _metrical_level(
     No rule halves the period to a level at which neither all onsets nor the cymbals repeat
     (``autocorrs``: both autocorrelations at or under ``_LEVEL_MIN_REPEAT``): swung 8ths put
     hits near the half-way points, but long-short, so half the beat is no period at all."""
-    shortest = 60.0 * frame_rate / _TEMPO_MAX_BPM
-    longest = 60.0 * frame_rate / _TEMPO_MIN_BPM
+    shortest = 60.0 * frame_rate / TEMPO_MAX_BPM
+    longest = 60.0 * frame_rate / TEMPO_MIN_BPM
     period = grid
     while period * 2.0 <= longest:
         period *= 2.0
@@ -325,14 +216,14 @@ def _level_from_chords(
     or gave no evidence), which the confidence takes like the drum rules' margins."""
     bpm = 60.0 * frame_rate / level
     faster, slower = level / 2.0, level * 2.0
-    if faster >= 60.0 * frame_rate / _TEMPO_MAX_BPM and _prior(faster, frame_rate) > _prior(
+    if faster >= 60.0 * frame_rate / TEMPO_MAX_BPM and _prior(faster, frame_rate) > _prior(
         level, frame_rate
     ):
         twice_a_bar = mid_span_change_ratio(signal, rate, bpm, bars=1)
         if twice_a_bar is not None:
             margin = min(1.0, abs(twice_a_bar - _MID_SPAN_CHANGES) / _MID_SPAN_CHANGES)
             return (faster if twice_a_bar >= _MID_SPAN_CHANGES else level), margin
-    elif slower <= 60.0 * frame_rate / _TEMPO_MIN_BPM and _prior(slower, frame_rate) > _prior(
+    elif slower <= 60.0 * frame_rate / TEMPO_MIN_BPM and _prior(slower, frame_rate) > _prior(
         level, frame_rate
     ):
         every_bar = mid_span_change_ratio(signal, rate, bpm, bars=2)
@@ -375,9 +266,9 @@ def tempo_and_confidence(signal: FloatArray, rate: float) -> tuple[float, float]
     autocorr = autocorrelation(smooth(onsets, frame_rate))
     if autocorr is None:
         return None
-    grid = _grid_period(autocorr, frame_rate)
+    grid = grid_period(autocorr, frame_rate)
     if grid is None:
-        return _from_bars(autocorr, frame_rate)
+        return from_bars(autocorr, frame_rate)
     drums = 0.5 * (kick + snare)
     bands = tuple(smooth(band, frame_rate, floor=True) for band in (onsets, drums, cymbals))
     cymbal_autocorr = autocorrelation(smooth(cymbals, frame_rate))
@@ -391,11 +282,11 @@ def tempo_and_confidence(signal: FloatArray, rate: float) -> tuple[float, float]
         level, chord_certainty = _level_from_chords(signal, rate, level, frame_rate)
         certainty = min(certainty, chord_certainty)
     if round(level) + 2 < autocorr.size:
-        level = _refine_period(autocorr, level)
+        level = refine_period(autocorr, level)
     bpm = 60.0 * frame_rate / level
     strength = min(max(float(np.interp(level, np.arange(autocorr.size), autocorr)), 0.0), 1.0)
     confidence = strength * (0.5 + 0.5 * certainty)
-    return float(min(max(bpm, _TEMPO_MIN_BPM), _TEMPO_MAX_BPM)), confidence
+    return float(min(max(bpm, TEMPO_MIN_BPM), TEMPO_MAX_BPM)), confidence
 
 
 def _rms(signal: FloatArray) -> float:
