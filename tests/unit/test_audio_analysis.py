@@ -8,6 +8,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from dgx_music.audio import tempo
 from dgx_music.audio.analysis import analyse
 from dgx_music.audio.loudness import integrated_loudness, true_peak
 from dgx_music.domain import AudioClip
@@ -144,6 +145,41 @@ def test_drum_groove_tempo_is_the_beat_not_half_or_double(
     result = analyse(_stereo(0.3 * _groove(bpm, pattern)))
     assert result.bpm is not None
     assert result.bpm == pytest.approx(bpm, rel=0.02)
+
+
+def _backbeat_with_eighth_bass(bpm: float, hats: str) -> FloatArray:
+    """Kick on 1 and 3 (and the "and" of 3), snare on 2 and 4, ``hats``, and a bass playing
+    roots in 8th notes as loud as the drums: its attacks fill the drum bands half-way between
+    the beats nearly as strongly as the kick and snare fill them on the beats."""
+    drums = 0.3 * _groove(
+        bpm, {"kick": "X.......X.x.....", "snare": "....X.......X...", "hat": hats}
+    )
+    eighth = round(30.0 / bpm * SR)
+    roots = [33, 33, 36, 31]
+    for index in range(drums.size // eighth):
+        gain = 0.4 if index % 2 == 0 else 0.32
+        note = gain * _note(roots[(index // 8) % len(roots)], 0.9 * 30.0 / bpm)
+        stop = min(index * eighth + note.size, drums.size)
+        drums[index * eighth : stop] += note[: stop - index * eighth]
+    return drums
+
+
+@pytest.mark.parametrize("bpm", [66.0, 72.0])
+@pytest.mark.parametrize("hats", ["X.x.X.x.X.x.X.x.", "x.x.x.x.x.x.x.x."], ids=["accented", "even"])
+def test_slow_backbeat_with_eighth_bass_is_not_read_at_double_time(
+    bpm: float, hats: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At double the tempo the 8th hats and bass would be the beats themselves, with nothing
+    played between them; a drummed beat is subdivided, so the slower level stays."""
+    piece = _backbeat_with_eighth_bass(bpm, hats)
+    found = tempo.tempo_and_confidence(piece, SR)
+    assert found is not None
+    assert found[0] == pytest.approx(bpm, rel=0.02)
+    # Without the rule the drum bands' evidence alone reads double time (so the test can fail).
+    monkeypatch.setattr(tempo, "_BETWEEN_BEATS", 1e-9)
+    without = tempo.tempo_and_confidence(piece, SR)
+    assert without is not None
+    assert without[0] == pytest.approx(2.0 * bpm, rel=0.02)
 
 
 @pytest.mark.parametrize("bpm", [70.0, 150.0])

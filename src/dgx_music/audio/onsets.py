@@ -16,6 +16,7 @@ import scipy.ndimage
 __all__ = [
     "autocorrelation",
     "band_envelopes",
+    "between_ratio",
     "fold",
     "half_way_ratio",
     "magnitudes",
@@ -149,6 +150,29 @@ def half_way_ratio(envelope: FloatArray, period: float, above_floor: bool = Fals
     off = float(np.interp((phases[best] + period / 2.0) % period, phases, folded, period=period))
     floor = max(float(folded.min()), 0.0) if above_floor else 0.0
     return max(off - floor, 0.0) / (on - floor) if on > floor else 0.0
+
+
+def between_ratio(envelope: FloatArray, period: float) -> float:
+    """How strong the strongest point between a pulse train's pulses is, relative to the
+    pulses: 0 means nothing happens between them, 1 something as strong as the pulse itself.
+
+    Unlike :func:`half_way_ratio` it looks anywhere in the middle of the gap (0.3-0.7 of the
+    period after the pulse), not only half-way: a swung 8th falls two thirds of the way through
+    its beat and still subdivides it. Measured from the fold's quietest phase, so the decay of
+    the pulse's own hits does not count as something between.
+    """
+    found = fold(envelope, period)
+    if found is None:
+        return 0.0
+    phases, folded = found
+    best = int(np.argmax(folded))
+    floor = max(float(folded.min()), 0.0)
+    on = float(folded[best]) - floor
+    if on <= 0.0:
+        return 0.0
+    after = ((phases - phases[best]) / period) % 1.0
+    middle = folded[(after > 0.3) & (after < 0.7)]
+    return max(float(middle.max()) - floor, 0.0) / on if middle.size else 0.0
 
 
 def autocorrelation(envelope: FloatArray) -> FloatArray | None:
