@@ -26,6 +26,12 @@ _GRID_MAX_SECONDS = 1.25
 BPM: finer lags are under six frames and poorly resolved, coarser ones are bars."""
 _BAR_MAX_SECONDS = 5.0
 """A 4/4 bar at 48 BPM: the longest period taken as a bar when no beat-rate pulse exists."""
+_BAR_SUBDIVISIONS = frozenset(
+    {beats * split for beats in range(1, 9) for split in (1, 2, 4)} | {9, 12}
+)
+"""How many grid steps the longest strong repetition (a bar or two, most often) may hold: one to
+eight beats split into halves or quarters, or three or four beats into triplets. What is left
+out -- 11, 13, 15, 21 steps... -- is no metre, and is what a tremolo's lag gives."""
 _GRID_PEAK_SHARE = 0.35
 """An autocorrelation peak this fraction of the strongest counts as a grid the music keeps."""
 _TEMPO_MIN_STRENGTH = 0.2
@@ -83,14 +89,11 @@ def grid_period(autocorr: FloatArray, frame_rate: float) -> float | None:
     figure over chords held for two beats -- and the finest peak that does divide it is taken
     instead, or the dominant period itself. Where many peaks stand about equally high (a steady
     8th or 16th grid), the finest is kept as it is.
+
+    Either way the grid must nest in the bar (:func:`_nested_in_bar`).
     """
     lo = max(2, math.floor(_GRID_MIN_SECONDS * frame_rate))
-    hi = min(autocorr.size - 2, math.ceil(_GRID_MAX_SECONDS * frame_rate))
-    lags = np.arange(lo, hi + 1)
-    if lags.size == 0:
-        return None
-    here = autocorr[lags]
-    peaks = lags[(here >= autocorr[lags - 1]) & (here > autocorr[lags + 1])]
+    peaks = _peaks(autocorr, lo, math.ceil(_GRID_MAX_SECONDS * frame_rate))
     if peaks.size == 0 or float(autocorr[peaks].max()) < _TEMPO_MIN_STRENGTH:
         return None
     strongest = int(peaks[np.argmax(autocorr[peaks])])
@@ -98,7 +101,51 @@ def grid_period(autocorr: FloatArray, frame_rate: float) -> float | None:
     if autocorr[finest] < 0.5 * autocorr[strongest] and not _divides(finest, strongest):
         dividing = [int(lag) for lag in peaks if autocorr[lag] > 0.0 and _divides(lag, strongest)]
         finest = dividing[0] if dividing else strongest
-    return refine_period(autocorr, _parabolic_peak(autocorr, finest))
+    grid = refine_period(autocorr, _parabolic_peak(autocorr, finest))
+    return _nested_in_bar(autocorr, frame_rate, grid)
+
+
+def _nested_in_bar(autocorr: FloatArray, frame_rate: float, grid: float) -> float:
+    """``grid``, or where it does not divide the strongest repetition up to 5 s (a bar, most
+    often) into a musical number of steps (``_BAR_SUBDIVISIONS``), the finest peak that does.
+
+    A finest "grid" that does not nest in the bar is not the music's: an organ's or a string
+    pad's tremolo puts a peak at a tenth of a second whose multiples miss the beat (a 65 BPM
+    piece read as 87), and two hands a few tens of milliseconds apart split the beat's peak in
+    two, the earlier half of it 5 % short (90 read as 94) -- where the bar's and the two-beat
+    peaks stand clean.
+    """
+    lo = max(2, math.floor(_GRID_MIN_SECONDS * frame_rate))
+    peaks = _peaks(autocorr, lo, math.ceil(_BAR_MAX_SECONDS * frame_rate))
+    if peaks.size == 0:
+        return grid
+    bar_lag = int(peaks[np.argmax(autocorr[peaks])])
+    bar = _parabolic_peak(autocorr, bar_lag)
+    if _fits_bar(grid, bar):
+        return grid
+    for lag in peaks[peaks <= bar_lag]:
+        position = _parabolic_peak(autocorr, int(lag))
+        if autocorr[lag] > 0.0 and _fits_bar(position, bar):
+            return refine_period(autocorr, position)
+    return grid
+
+
+def _fits_bar(lag: float, bar: float) -> bool:
+    """Whether ``bar`` holds a musical number of ``lag`` steps, within 2 % of the bar (5 % of
+    one step where there are fewer than three: a peak's position is good to a frame or so)."""
+    ratio = bar / lag
+    steps = round(ratio)
+    return steps in _BAR_SUBDIVISIONS and abs(ratio - steps) <= max(0.05, 0.02 * steps)
+
+
+def _peaks(autocorr: FloatArray, lo: int, hi: int) -> npt.NDArray[np.int64]:
+    """Lags in ``lo``..``hi`` (clipped to the autocorrelation) where it has a local maximum."""
+    lags = np.arange(lo, min(autocorr.size - 2, hi) + 1)
+    if lags.size == 0:
+        return lags
+    here = autocorr[lags]
+    found: npt.NDArray[np.int64] = lags[(here >= autocorr[lags - 1]) & (here > autocorr[lags + 1])]
+    return found
 
 
 def _divides(lag: float, period: float) -> bool:
@@ -116,12 +163,7 @@ def from_bars(autocorr: FloatArray, frame_rate: float) -> tuple[float, float] | 
     The confidence is that peak's height, halved: the metre is an assumption, not a finding.
     """
     lo = math.ceil(_GRID_MAX_SECONDS * frame_rate)
-    hi = min(autocorr.size - 2, math.floor(_BAR_MAX_SECONDS * frame_rate))
-    if hi <= lo:
-        return None
-    lags = np.arange(lo, hi + 1)
-    here = autocorr[lags]
-    peaks = lags[(here >= autocorr[lags - 1]) & (here > autocorr[lags + 1])]
+    peaks = _peaks(autocorr, lo, math.floor(_BAR_MAX_SECONDS * frame_rate))
     if peaks.size == 0:
         return None
     best = int(peaks[np.argmax(autocorr[peaks])])
