@@ -94,9 +94,9 @@ _BETWEEN_BEATS = 0.13
 plays between a level's pulses: a drummer subdivides the beat (8th or 16th hats, a ride's
 skip note, an 8th bass), so with drums a level left unsubdivided is the subdivision itself and
 the drum evidence may not halve to it. On the independent sets every drummed piece scored
-0.18 or more at its labelled tempo (fast 8th-hat backbeats the lowest), the slow 8th-hat
-backbeats that read at double 0.06-0.16 at that double; on the project's own renders a 164 BPM
-piece scored 0.149. 0.13 lies between the highest it corrects and the lowest it would break."""
+0.18 or more at its labelled tempo (fast 8th-hat backbeats the lowest), the slow backbeats
+that read at double 0.06-0.16 at that double; on the project's own renders a 164 BPM piece
+scored 0.149. 0.13 lies between the highest it corrects (0.12) and the lowest it would break."""
 _FINE_SPLIT = 0.3
 """The same fraction at a quarter of the chosen period, in any band (floor-referenced, so soft
 hats count, and measured above the folded envelope's quietest phase, so unbroken flux is not a
