@@ -25,7 +25,7 @@ def _autocorrelation(peaks: dict[float, float], size: int = 600) -> FloatArray:
 
 
 TREMOLO = {8.0: 0.30, 15.0: 0.214, 79.0: 0.32, 158.0: 0.35, 237.0: 0.28, 316.0: 0.75}
-"""A 65 BPM keys piece (79 frames a beat) on an organ whose ~11 Hz tremolo peaks at 8 and 15."""
+"""A 65 BPM pad piece (79 frames a beat) whose ~11 Hz modulation peaks at 8 and 15 frames."""
 SPLIT_BEAT = {55.0: 0.344, 60.0: 0.278, 110.0: 0.28, 115.0: 0.535, 170.0: 0.27, 231.0: 0.689}
 """A 90 BPM piece (57.6 frames a beat) whose one-beat peak is split in two, 55 and 60."""
 

@@ -109,11 +109,10 @@ def _nested_in_bar(autocorr: FloatArray, frame_rate: float, grid: float) -> floa
     """``grid``, or where it does not divide the strongest repetition up to 5 s (a bar, most
     often) into a musical number of steps (``_BAR_SUBDIVISIONS``), the finest peak that does.
 
-    A finest "grid" that does not nest in the bar is not the music's: an organ's or a string
-    pad's tremolo puts a peak at a tenth of a second whose multiples miss the beat (a 65 BPM
-    piece read as 87), and two hands a few tens of milliseconds apart split the beat's peak in
-    two, the earlier half of it 5 % short (90 read as 94) -- where the bar's and the two-beat
-    peaks stand clean.
+    A finest "grid" that does not nest in the bar is not the music's: a synth pad's ~11 Hz
+    modulation put a peak at 0.17 s whose multiples miss the beat (a 65 BPM piece read as 87),
+    and a beat's peak split in two, its earlier half 5 % short, read an e-piano piece at 94
+    instead of 90 -- where the bar's and the two-beat peaks stood clean.
     """
     lo = max(2, math.floor(_GRID_MIN_SECONDS * frame_rate))
     peaks = _peaks(autocorr, lo, math.ceil(_BAR_MAX_SECONDS * frame_rate))
