@@ -53,3 +53,18 @@ def test_a_grid_that_nests_in_the_bar_is_kept(step: float, steps_in_bar: int) ->
     peaks[step * steps_in_bar] = 0.8
     found = grid_period(_autocorrelation(peaks), FRAME_RATE)
     assert found == pytest.approx(step, abs=0.5)
+
+
+TWO_BARS = {73.0: 0.33, 138.0: 0.30, 210.0: 0.661, 283.0: 0.26, 348.0: 0.29, 421.0: 0.674}
+"""A 98 BPM piece (52.6 frames a beat) of organ chords and a sparse cello line that repeats
+every two bars (421) a little more than every bar (210); 138 is a third of two bars."""
+
+
+def test_the_bar_is_the_shortest_of_the_strongest_repetitions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    autocorr = _autocorrelation(TWO_BARS)
+    assert grid_period(autocorr, FRAME_RATE) == pytest.approx(210.0, abs=1.0)
+    # Nested in the strongest repetition only, the grid is three steps of two bars: 149 BPM.
+    monkeypatch.setattr(onset_periods, "_BAR_PEAK_SHARE", 1.0)
+    assert grid_period(autocorr, FRAME_RATE) == pytest.approx(138.0, abs=1.0)
