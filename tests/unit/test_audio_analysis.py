@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from dgx_music.audio import tempo
+from dgx_music.audio import onset_periods, tempo
 from dgx_music.audio.analysis import analyse
 from dgx_music.audio.loudness import integrated_loudness, true_peak
 from dgx_music.domain import AudioClip
@@ -186,10 +186,9 @@ def test_slow_backbeat_with_eighth_bass_is_not_read_at_double_time(
 def test_swung_ride_is_read_at_the_beat_not_at_its_swung_eighths(bpm: float) -> None:
     # Jazz ride: every beat plus the swung "and" two thirds of the way through beats 2 and 4,
     # hi-hat foot on 2 and 4, a feathered kick, a walking bass on every beat. Half a swung beat
-    # is no period of the music, so it must not be read as the beat. (A ride alone, with no
-    # bass, reads at 3/2 of the tempo: its two-thirds spacing wins the onset grid.) This
-    # synthetic groove reads right without the swing guard as well; the guard itself is pinned
-    # by the swung FluidSynth pieces of tests/integration/test_analysis_on_evalset.py.
+    # is no period of the music, so it must not be read as the beat. This synthetic groove
+    # reads right without the swing guard as well; the guard itself is pinned by the swung
+    # FluidSynth pieces of tests/integration/test_analysis_on_evalset.py.
     pattern = {"hat": "X...X..xX...X..x", "snare": "....o.......o...", "kick": "o...o...o...o..."}
     drums = 0.3 * _groove(bpm, pattern, bars=12, swing=-1.0 / 3.0)
     beat = round(60.0 / bpm * SR)
@@ -200,6 +199,20 @@ def test_swung_ride_is_read_at_the_beat_not_at_its_swung_eighths(bpm: float) -> 
         drums[index * beat : stop] += note[: stop - index * beat]
     result = analyse(_stereo(drums))
     assert result.bpm == pytest.approx(bpm, rel=0.04)
+
+
+@pytest.mark.parametrize("bpm", [60.0, 70.0])
+def test_a_slow_swung_ride_alone_is_read_at_the_beat_not_at_three_halves(
+    bpm: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ride's swung "and" at two thirds of the beat puts the onsets' peaks at 1/3 and 2/3
+    of it; the onset grid may only split the beat into two, four or eight, never three."""
+    ride = 0.3 * _groove(bpm, {"hat": "X...X..xX...X..x"}, bars=12, swing=-1.0 / 3.0)
+    assert analyse(_stereo(ride)).bpm == pytest.approx(bpm, rel=0.02)
+    # With any dividing peak allowed the grid is a triplet 8th, and its powers of two miss the
+    # beat: 3/2 of the tempo (so the test can fail).
+    monkeypatch.setattr(onset_periods, "_halves", onset_periods._divides)
+    assert analyse(_stereo(ride)).bpm == pytest.approx(1.5 * bpm, rel=0.02)
 
 
 def test_a_chord_held_for_each_bar_gives_the_tempo_of_a_four_four_bar() -> None:

@@ -68,3 +68,17 @@ def test_the_bar_is_the_shortest_of_the_strongest_repetitions(
     # Nested in the strongest repetition only, the grid is three steps of two bars: 149 BPM.
     monkeypatch.setattr(onset_periods, "_BAR_PEAK_SHARE", 1.0)
     assert grid_period(autocorr, FRAME_RATE) == pytest.approx(138.0, abs=1.0)
+
+
+SWING = {25.0: 0.22, 50.0: 0.29, 75.0: 0.76, 101.0: 0.29, 125.0: 0.25, 151.0: 0.845}
+SWING |= {176.0: 0.235, 201.0: 0.27, 226.0: 0.78, 301.0: 0.77}
+"""A 69 BPM swing (75 frames a beat) whose 8ths fall at 2/3 of the beat: peaks at 1/3 and 2/3."""
+
+
+def test_a_swung_beat_is_not_split_in_three(monkeypatch: pytest.MonkeyPatch) -> None:
+    autocorr = _autocorrelation(SWING)
+    assert grid_period(autocorr, FRAME_RATE) == pytest.approx(75.0, abs=1.0)
+    # Any peak dividing the beat would do without the two-four-eight rule: a third (103 BPM
+    # after the level's powers of two).
+    monkeypatch.setattr(onset_periods, "_halves", onset_periods._divides)
+    assert grid_period(autocorr, FRAME_RATE) == pytest.approx(25.0, abs=1.0)

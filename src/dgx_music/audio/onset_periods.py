@@ -91,8 +91,11 @@ def grid_period(autocorr: FloatArray, frame_rate: float) -> float | None:
     must divide it a whole number of times (an 8th under a dotted quarter: three; under a half
     note: four). One that does not (4/3 or 3/2 of it) is a cross-rhythm -- a melody's dotted
     figure over chords held for two beats -- and the finest peak that does divide it is taken
-    instead, or the dominant period itself. Where many peaks stand about equally high (a steady
-    8th or 16th grid), the finest is kept as it is.
+    instead, or the dominant period itself. The peak taken instead must split the dominant into
+    two, four or eight: the level is later chosen among the grid's powers of two, and a third of
+    the dominant never reaches it -- swung 8ths at a 2:1 ratio (the second at 2/3 of the beat)
+    put a weak peak at 1/3, and taking it read a 69 BPM swing at 103. Where many peaks stand
+    about equally high (a steady 8th or 16th grid), the finest is kept as it is.
 
     Either way the grid must nest in the bar (:func:`_nested_in_bar`).
     """
@@ -103,7 +106,7 @@ def grid_period(autocorr: FloatArray, frame_rate: float) -> float | None:
     strongest = int(peaks[np.argmax(autocorr[peaks])])
     finest = int(peaks[autocorr[peaks] >= _GRID_PEAK_SHARE * float(autocorr[strongest])][0])
     if autocorr[finest] < 0.5 * autocorr[strongest] and not _divides(finest, strongest):
-        dividing = [int(lag) for lag in peaks if autocorr[lag] > 0.0 and _divides(lag, strongest)]
+        dividing = [int(lag) for lag in peaks if autocorr[lag] > 0.0 and _halves(lag, strongest)]
         finest = dividing[0] if dividing else strongest
     grid = refine_period(autocorr, _parabolic_peak(autocorr, finest))
     return _nested_in_bar(autocorr, frame_rate, grid)
@@ -154,6 +157,12 @@ def _peaks(autocorr: FloatArray, lo: int, hi: int) -> npt.NDArray[np.int64]:
     here = autocorr[lags]
     found: npt.NDArray[np.int64] = lags[(here >= autocorr[lags - 1]) & (here > autocorr[lags + 1])]
     return found
+
+
+def _halves(lag: float, period: float) -> bool:
+    """Whether ``period`` is 1, 2, 4 or 8 ``lag`` (within 5 % of one lag)."""
+    ratio = period / lag
+    return round(ratio) in (1, 2, 4, 8) and abs(ratio - round(ratio)) <= 0.05
 
 
 def _divides(lag: float, period: float) -> bool:
