@@ -23,9 +23,10 @@ Four pieces of evidence, each chosen because it fixes a confusion the plain meth
 * The opening chord: the same frames matched against the 24 triads, crediting the key whose
   tonic triad it is. The tonic share alone barely separates A minor from C major when the music
   opens on A-C-E; the triad (mode included) does.
-* The chords (``harmony``): each frame's best-matching triads, scored by how common such chords
-  are in each key. A major IV rules out the minor key a ii-V-I loop opens on; a key whose
-  chords are all diatonic beats one that needs a chromatic chord.
+* The chords (``harmony``): each frame's best-matching triads and seventh chords, scored by how
+  common such chords are in each key. A major IV rules out the minor key a ii-V-I loop opens
+  on; a key whose chords are all diatonic beats one that needs a chromatic chord; a major
+  seventh is its key's I or IV, not the iii or vi triad inside it.
 
 Before any of it, broadband energy is masked off bin by bin (``chroma.tonal_power``): a drum
 hit smears tens of Hz, a note's partial a few bins, so the local median across frequency
